@@ -1,0 +1,1 @@
+"""devserver: a pure-Python asyncio NATS server with JetStream."""

@@ -1,0 +1,3 @@
+from nats_cli.app import main
+
+main()
