@@ -1,0 +1,283 @@
+"""One client connection: transport bytes -> parser -> server, and buffered output back.
+
+The asyncio layer stays thin: parsing is in `protocol`, routing in `server`. Output frames
+are queued and written once per loop turn, so a burst of deliveries costs one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from devserver.protocol import encode
+from devserver.protocol.ops import (
+    CONNECT,
+    ERR_AUTH,
+    ERR_AUTH_TIMEOUT,
+    ERR_INVALID_PROTOCOL,
+    ERR_INVALID_PUB_SUBJECT,
+    ERR_INVALID_SUBJECT,
+    ERR_NO_RESPONDERS_NEEDS_HEADERS,
+    ERR_SLOW_CONSUMER,
+    ERR_STALE,
+    PING,
+    PONG,
+    PUB,
+    SUB,
+    UNSUB,
+    ProtocolError,
+)
+from devserver.protocol.parser import Parser
+from devserver.subjects import is_valid_publish
+from devserver.sublist import Subscription
+
+log = logging.getLogger("devserver")
+
+
+class Connection(asyncio.Protocol):
+    """A client of the server; it is also the `client` of its subscriptions."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.cid = server.next_client_id()
+        self.account = server.default_account
+        self.parser = Parser(server.options.max_payload, server.options.max_control_line)
+        self.transport: asyncio.Transport | None = None
+        self.host = ""
+        self.port = 0
+        self.user: str | None = None
+        self.permissions = None
+        # ClientOpts defaults when CONNECT is absent or silent on a key
+        self.verbose = True
+        self.pedantic = True
+        self.echo = True
+        self.headers = False
+        self.no_responders = False
+        self.name = ""
+        self.lang = ""
+        self.version = ""
+        self.protocol = 0
+        self.connected = False
+        self.first_pong_sent = False
+        self.closed = False
+        self.subs: dict[bytes, Subscription] = {}
+        self.pings_out = 0
+        self.in_msgs = self.in_bytes = self.out_msgs = self.out_bytes = 0
+        self.start_ns = server.clock.now_ns()
+        self._out: list[bytes] = []
+        self._queued = False
+        self._timers: list[asyncio.TimerHandle] = []
+
+    # -- asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.host, self.port = peer[0], peer[1]
+        self.server.add_client(self)
+        self.send(encode.info(self.server.info_for(self)))
+        loop = asyncio.get_running_loop()
+        if self.server.options.auth_required:
+            self._timers.append(loop.call_later(self.server.options.auth_timeout, self._auth_timeout))
+        first_ping = min(2.0, self.server.options.ping_interval)
+        self._timers.append(loop.call_later(first_ping, self._ping_timer))
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            ops = self.parser.feed(data)
+        except ProtocolError as err:
+            self._process(err.ops)
+            if not self.closed:
+                self.fail(err.text, err.reason)
+            return
+        self._process(ops)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cleanup()
+
+    # -- ops
+
+    def _process(self, ops: list[tuple]) -> None:
+        server = self.server
+        for op in ops:
+            if self.closed:
+                return
+            kind = op[0]
+            if not self.connected and kind != CONNECT and server.options.auth_required:
+                self.fail(ERR_AUTH, "first operation was not CONNECT")
+                return
+            if kind == PUB:
+                _, subject, reply, hdr, payload = op
+                if hdr >= 0 and not self.headers:
+                    self.fail(None, "HPUB without headers support")
+                    return
+                self.in_msgs += 1
+                self.in_bytes += len(payload)
+                if self.pedantic and not is_valid_publish(subject.decode("latin-1")):
+                    self.send(encode.err(ERR_INVALID_PUB_SUBJECT))
+                if self.permissions is not None and not self.permissions.can_publish(subject):
+                    self.send(encode.err(f'Permissions Violation for Publish to "{subject.decode()}"'))
+                    continue
+                if self.verbose:
+                    self.send(encode.OK)
+                server.route(self, self.account, subject, reply, hdr, payload)
+            elif kind == PING:
+                self.send(encode.PONG)
+                if self.connected and self.protocol >= 1 and not self.first_pong_sent:
+                    # nats-server follows the first PONG with an INFO naming the client's account
+                    self.first_pong_sent = True
+                    self.send(encode.info(server.info_for(self, connect_info=True)))
+            elif kind == PONG:
+                self.pings_out = 0
+            elif kind == SUB:
+                self._sub(op[1], op[2], op[3])
+            elif kind == UNSUB:
+                self._unsub(op[1], op[2])
+            elif kind == CONNECT:
+                self._connect(op[1])
+
+    def _connect(self, options: dict) -> None:
+        server = self.server
+        protocol = options.get("protocol", 0)
+        if not isinstance(protocol, int) or protocol not in (0, 1):
+            self.fail(ERR_INVALID_PROTOCOL)
+            return
+        self.protocol = protocol
+        self.verbose = bool(options.get("verbose", True))
+        self.pedantic = bool(options.get("pedantic", True))
+        self.echo = bool(options.get("echo", True))
+        self.headers = bool(options.get("headers", False))
+        self.no_responders = bool(options.get("no_responders", False))
+        self.name = str(options.get("name", "") or "")
+        self.lang = str(options.get("lang", "") or "")
+        self.version = str(options.get("version", "") or "")
+        if self.no_responders and not self.headers:
+            self.fail(ERR_NO_RESPONDERS_NEEDS_HEADERS)
+            return
+        if "account" in options or "new_account" in options or not server.authenticate(self, options):
+            self.fail(ERR_AUTH, "authentication failed")
+            return
+        self.connected = True
+        if self.verbose:
+            self.send(encode.OK)
+
+    def _sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None:
+        if sid in self.subs:
+            if self.verbose:
+                self.send(encode.OK)
+            return
+        if self.permissions is not None and not self.permissions.can_subscribe(subject, queue):
+            text = f'Permissions Violation for Subscription to "{subject.decode()}"'
+            if queue is not None:
+                text += f' using queue "{queue.decode()}"'
+            self.send(encode.err(text))
+            return
+        sub = Subscription(self, subject, queue, sid)
+        if not self.account.sublist.insert(sub):
+            self.send(encode.err(ERR_INVALID_SUBJECT))
+            return
+        self.subs[sid] = sub
+        if self.verbose:
+            self.send(encode.OK)
+
+    def _unsub(self, sid: bytes, max_msgs: int | None) -> None:
+        sub = self.subs.get(sid)
+        if sub is not None:
+            if max_msgs is not None and max_msgs > sub.delivered:
+                sub.max = max_msgs
+            else:
+                self.remove_sub(sub)
+        if self.verbose:
+            self.send(encode.OK)
+
+    def remove_sub(self, sub: Subscription) -> None:
+        if self.subs.pop(sub.sid, None) is not None:
+            self.account.sublist.remove(sub)
+
+    # -- delivery (called by the server's router)
+
+    def deliver(
+        self, sub: Subscription, subject: bytes, reply: bytes | None, hdr: int, payload: bytes
+    ) -> None:
+        if hdr < 0:
+            frame = encode.msg(subject, sub.sid, reply, payload)
+        elif self.headers:
+            frame = encode.hmsg(subject, sub.sid, reply, hdr, payload)
+        else:
+            payload = payload[hdr:]
+            frame = encode.msg(subject, sub.sid, reply, payload)
+        self.out_msgs += 1
+        self.out_bytes += len(payload)
+        self.send(frame)
+
+    def send(self, frame: bytes) -> None:
+        if self.closed:
+            return
+        self._out.append(frame)
+        if not self._queued:
+            self._queued = True
+            self.server.queue_flush(self)
+
+    def flush(self) -> None:
+        self._queued = False
+        if self.closed or not self._out:
+            return
+        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        self._out.clear()
+        transport = self.transport
+        transport.write(data)
+        if transport.get_write_buffer_size() > self.server.options.max_pending:
+            # A client that does not read must not grow our memory or stall the others.
+            self.server.slow_consumers += 1
+            log.warning("%s - %s Detected: MaxPending exceeded", self.describe(), ERR_SLOW_CONSUMER)
+            self.close(abort=True)
+
+    # -- timers and closing
+
+    def _auth_timeout(self) -> None:
+        if not self.connected:
+            self.fail(ERR_AUTH_TIMEOUT)
+
+    def _ping_timer(self) -> None:
+        if self.closed:
+            return
+        if self.pings_out + 1 > self.server.options.ping_max:
+            self.fail(ERR_STALE)
+            return
+        self.pings_out += 1
+        self.send(encode.PING)
+        self._timers.append(
+            asyncio.get_running_loop().call_later(self.server.options.ping_interval, self._ping_timer)
+        )
+
+    def fail(self, text: str | None, reason: str = "") -> None:
+        """Send -ERR (when nats-server would) and close."""
+        if text is not None:
+            self.send(encode.err(text))
+            log.error("%s - %s", self.describe(), text)
+        else:
+            log.error("%s - Client parser ERROR: %s", self.describe(), reason)
+        self.close()
+
+    def close(self, abort: bool = False) -> None:
+        if self.closed:
+            return
+        if self._out and not abort:
+            self.flush()
+        self.closed = True
+        self._cleanup()
+        if self.transport is not None:
+            self.transport.abort() if abort else self.transport.close()
+
+    def _cleanup(self) -> None:
+        self.closed = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for sub in list(self.subs.values()):
+            self.account.sublist.remove(sub)
+        self.subs.clear()
+        self.server.remove_client(self)
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port} - cid:{self.cid}"

@@ -1,0 +1,150 @@
+"""The interest index: which subscriptions match a published subject.
+
+A trie over subject tokens with `*` and `>` branches (as nats-server's sublist.go), plus a
+match cache, since publishers repeat subjects and the publish path must stay cheap. Any
+change to the index clears the cache.
+"""
+
+from __future__ import annotations
+
+from devserver.subjects import is_valid
+
+CACHE_MAX = 4096
+
+
+class Subscription:
+    """One SUB of a client (or an internal handler: anything with `deliver`)."""
+
+    __slots__ = ("client", "subject", "queue", "sid", "max", "delivered")
+
+    def __init__(self, client, subject: bytes, queue: bytes | None, sid: bytes) -> None:
+        self.client = client
+        self.subject = subject
+        self.queue = queue
+        self.sid = sid
+        self.max: int | None = None
+        self.delivered = 0
+
+
+class _Node:
+    __slots__ = ("literal", "pwc", "fwc", "plain", "queues")
+
+    def __init__(self) -> None:
+        self.literal: dict[bytes, _Node] = {}
+        self.pwc: _Node | None = None
+        self.fwc: _Node | None = None
+        self.plain: list[Subscription] = []
+        self.queues: dict[bytes, list[Subscription]] = {}
+
+    def empty(self) -> bool:
+        return not (self.literal or self.pwc or self.fwc or self.plain or self.queues)
+
+
+Result = tuple[list[Subscription], list[list[Subscription]]]
+_EMPTY: Result = ([], [])
+
+
+class Sublist:
+    def __init__(self) -> None:
+        self._root = _Node()
+        self._cache: dict[bytes, Result] = {}
+        self.count = 0
+
+    def insert(self, sub: Subscription) -> bool:
+        """Add a subscription; False if its subject or queue name is not valid."""
+        subject = sub.subject.decode("latin-1")
+        if not is_valid(subject) or (sub.queue is not None and not sub.queue.strip()):
+            return False
+        node = self._root
+        for token in sub.subject.split(b"."):
+            if token == b"*":
+                node.pwc = node.pwc or _Node()
+                node = node.pwc
+            elif token == b">":
+                node.fwc = node.fwc or _Node()
+                node = node.fwc
+            else:
+                node = node.literal.setdefault(token, _Node())
+        if sub.queue is None:
+            node.plain.append(sub)
+        else:
+            node.queues.setdefault(sub.queue, []).append(sub)
+        self.count += 1
+        self._cache.clear()
+        return True
+
+    def remove(self, sub: Subscription) -> None:
+        path: list[tuple[_Node, bytes]] = []
+        node = self._root
+        for token in sub.subject.split(b"."):
+            nxt = node.pwc if token == b"*" else node.fwc if token == b">" else node.literal.get(token)
+            if nxt is None:
+                return
+            path.append((node, token))
+            node = nxt
+        group = node.plain if sub.queue is None else node.queues.get(sub.queue, [])
+        if sub not in group:
+            return
+        group.remove(sub)
+        if sub.queue is not None and not group:
+            del node.queues[sub.queue]
+        self.count -= 1
+        self._cache.clear()
+        # prune empty branches so a churn of inboxes does not grow the trie
+        for parent, token in reversed(path):
+            if not node.empty():
+                break
+            if token == b"*":
+                parent.pwc = None
+            elif token == b">":
+                parent.fwc = None
+            else:
+                del parent.literal[token]
+            node = parent
+
+    def match(self, subject: bytes) -> Result:
+        """Plain subscriptions and queue groups (by name) whose subject matches."""
+        hit = self._cache.get(subject)
+        if hit is not None:
+            return hit
+        plain: list[Subscription] = []
+        queues: dict[bytes, list[Subscription]] = {}
+        tokens = subject.split(b".")
+        if all(tokens):
+            _collect(self._root, tokens, 0, plain, queues)
+        result = (plain, list(queues.values())) if plain or queues else _EMPTY
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()
+        self._cache[subject] = result
+        return result
+
+    def all(self) -> list[Subscription]:
+        out: list[Subscription] = []
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            out.extend(node.plain)
+            for group in node.queues.values():
+                out.extend(group)
+            stack.extend(node.literal.values())
+            stack.extend(n for n in (node.pwc, node.fwc) if n is not None)
+        return out
+
+
+def _collect(node: _Node, tokens: list[bytes], i: int, plain: list, queues: dict) -> None:
+    if node.fwc is not None and i < len(tokens):
+        _add(node.fwc, plain, queues)
+    if i == len(tokens):
+        _add(node, plain, queues)
+        return
+    nxt = node.literal.get(tokens[i])
+    if nxt is not None:
+        _collect(nxt, tokens, i + 1, plain, queues)
+    if node.pwc is not None:
+        _collect(node.pwc, tokens, i + 1, plain, queues)
+
+
+def _add(node: _Node, plain: list, queues: dict) -> None:
+    plain.extend(node.plain)
+    for name, group in node.queues.items():
+        queues.setdefault(name, []).extend(group)
