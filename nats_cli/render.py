@@ -1,0 +1,457 @@
+"""Pure rendering: API JSON -> human text blocks and table specs. No I/O, no rich.
+
+Key/value blocks follow the seed's layout: a heading line, then titled sections whose labels
+are right-aligned against a colon. Tables come back as `Table` values that terminal.py draws.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+
+from nats_cli.units import format_duration, format_int, format_size
+
+Row = tuple[str, str]
+Section = tuple[str | None, list[Row]]
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    right: set[int] = field(default_factory=set)  # right-aligned column indexes
+
+
+def kv_block(heading: str | None, sections: list[Section]) -> str:
+    """Seed-style block: heading, blank line, then `Title:` sections of right-aligned labels."""
+    labels = [label for _, rows in sections for label, _ in rows]
+    width = max((len(label) for label in labels), default=0)
+    lines: list[str] = []
+    if heading:
+        lines += [heading, ""]
+    for title, rows in sections:
+        if not rows:
+            continue
+        if title:
+            if lines and lines[-1] != "":
+                lines.append("")
+            lines += [f"{title}:", ""]
+        for label, value in rows:
+            lines.append(f"  {label.rjust(width)}: {value}" if label else f"  {' ' * width}  {value}")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines)
+
+
+def to_json(obj: object) -> str:
+    """The server's JSON as it came (key order kept), indented; `-j` output."""
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def without_envelope(reply: dict) -> dict:
+    return {k: v for k, v in reply.items() if k != "type"}
+
+
+# values -------------------------------------------------------------------------------------
+
+
+def parse_time(value: str | None) -> _dt.datetime | None:
+    """RFC 3339 with up to nanoseconds; None for missing or Go's zero time."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    text = value.replace("Z", "+00:00")
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        while rest and rest[0].isdigit():
+            digits, rest = digits + rest[0], rest[1:]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def format_time(value: str | None) -> str:
+    t = parse_time(value)
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S") if t else "never"
+
+
+def format_ago(value: str | None, now: _dt.datetime | None = None) -> str:
+    t = parse_time(value)
+    if t is None:
+        return "never"
+    now = now or _dt.datetime.now(_dt.UTC)
+    seconds = max(0.0, (now - t).total_seconds())
+    return compact_duration(int(seconds * 1e9))
+
+
+def compact_duration(ns: int) -> str:
+    """Short human age: 512ms, 12.34s, 5m3s, 2h0m0s, 1d2h3m4s, 1y3d0h0m0s."""
+    if ns < 1_000_000_000:
+        return format_duration(ns - ns % 1_000_000) if ns >= 1_000_000 else format_duration(ns)
+    secs = ns / 1e9
+    if secs < 60:
+        return f"{secs:.2f}s"
+    s = int(secs)
+    years, s = divmod(s, 365 * 86400)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if years:
+        return f"{years}y{days}d{hours}h{minutes}m{s}s"
+    if days:
+        return f"{days}d{hours}h{minutes}m{s}s"
+    if hours:
+        return f"{hours}h{minutes}m{s}s"
+    return f"{minutes}m{s}s"
+
+
+def limit(value: int | None, fmt=format_int) -> str:
+    """-1 (or missing) reads as unlimited."""
+    if value is None or value < 0:
+        return "unlimited"
+    return fmt(value)
+
+
+def yes_no(flag: object) -> str:
+    return "true" if flag else "false"
+
+
+def title_word(value: str | None) -> str:
+    return {"workqueue": "Work Queue", "limits": "Limits", "interest": "Interest"}.get(
+        value or "", (value or "").replace("_", " ").title()
+    )
+
+
+# streams ------------------------------------------------------------------------------------
+
+
+def stream_config_rows(cfg: dict) -> list[Row]:
+    rows: list[Row] = []
+    if cfg.get("description"):
+        rows.append(("Description", cfg["description"]))
+    if cfg.get("subjects"):
+        rows.append(("Subjects", ", ".join(cfg["subjects"])))
+    rows.append(("Acknowledgements", yes_no(not cfg.get("no_ack"))))
+    rows.append(
+        (
+            "Retention",
+            f"{title_word(cfg.get('storage', 'file'))} - {title_word(cfg.get('retention', 'limits'))}",
+        )
+    )
+    rows.append(("Replicas", str(cfg.get("num_replicas", 1))))
+    discard = title_word(cfg.get("discard", "old"))
+    if cfg.get("discard_new_per_subject"):
+        discard += " Per Subject"
+    rows.append(("Discard Policy", discard))
+    rows.append(("Duplicate Window", format_duration(cfg.get("duplicate_window", 0))))
+    if cfg.get("compression") and cfg["compression"] != "none":
+        rows.append(("Compression", cfg["compression"]))
+    if cfg.get("sealed"):
+        rows.append(("Sealed", "true"))
+    rows.append(("Allows Msg Delete", yes_no(not cfg.get("deny_delete"))))
+    rows.append(("Allows Purge", yes_no(not cfg.get("deny_purge"))))
+    rows.append(("Allows Rollups", yes_no(cfg.get("allow_rollup_hdrs"))))
+    if cfg.get("allow_msg_ttl"):
+        rows.append(("Allows Per-Message TTL", "true"))
+    rows.append(("Maximum Messages", limit(cfg.get("max_msgs"))))
+    rows.append(("Maximum Per Subject", limit(cfg.get("max_msgs_per_subject"))))
+    rows.append(("Maximum Bytes", limit(cfg.get("max_bytes"), format_size)))
+    age = cfg.get("max_age") or 0
+    rows.append(("Maximum Age", format_duration(age) if age > 0 else "unlimited"))
+    rows.append(("Maximum Message Size", limit(cfg.get("max_msg_size"), format_size)))
+    rows.append(("Maximum Consumers", limit(cfg.get("max_consumers"))))
+    if cfg.get("mirror"):
+        rows.append(("Mirror", cfg["mirror"].get("name", "")))
+    for src in cfg.get("sources") or []:
+        rows.append(("Source", src.get("name", "")))
+    if (cfg.get("first_seq") or 0) > 1:
+        rows.append(("First Sequence", format_int(cfg["first_seq"])))
+    return rows
+
+
+def stream_state_rows(state: dict) -> list[Row]:
+    rows: list[Row] = [
+        ("Messages", format_int(state.get("messages"))),
+        ("Bytes", format_size(state.get("bytes", 0))),
+        ("FirstSeq", format_int(state.get("first_seq"))),
+        ("LastSeq", format_int(state.get("last_seq"))),
+    ]
+    if state.get("num_deleted"):
+        rows.append(("Deleted Messages", format_int(state["num_deleted"])))
+    if state.get("num_subjects"):
+        rows.append(("Number of Subjects", format_int(state["num_subjects"])))
+    rows.append(("Active Consumers", format_int(state.get("consumer_count"))))
+    return rows
+
+
+def stream_info(info: dict) -> str:
+    cfg = info.get("config") or {}
+    heading = f"Information for Stream {cfg.get('name', '')}"
+    if parse_time(info.get("created")):
+        heading += f" created {format_time(info['created'])}"
+    sections: list[Section] = [("Configuration", stream_config_rows(cfg))]
+    meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
+    if meta:
+        sections.append(("Metadata", sorted(meta.items())))
+    sections.append(("State", stream_state_rows(info.get("state") or {})))
+    return kv_block(heading, sections)
+
+
+def stream_state(info: dict) -> str:
+    name = (info.get("config") or {}).get("name", "")
+    return kv_block(f"State for Stream {name}", [("State", stream_state_rows(info.get("state") or {}))])
+
+
+def streams_table(infos: list[dict], now: _dt.datetime | None = None) -> Table:
+    t = Table("Streams", ["Name", "Subjects", "Messages", "Size", "Last Message"], right={2, 3})
+    for info in sorted(infos, key=lambda i: i["config"]["name"]):
+        cfg, state = info["config"], info.get("state") or {}
+        last = format_ago(state.get("last_ts"), now) if state.get("last_seq") else "never"
+        t.rows.append(
+            [
+                cfg["name"],
+                ", ".join(cfg.get("subjects") or []),
+                format_int(state.get("messages")),
+                format_size(state.get("bytes", 0)),
+                last,
+            ]
+        )
+    return t
+
+
+def stream_report(infos: list[dict]) -> Table:
+    headers = ["Stream", "Storage", "Consumers", "Messages", "Bytes", "Deleted", "Replicas"]
+    t = Table("Stream Report", headers, right={2, 3, 4, 5, 6})
+    for info in sorted(infos, key=lambda i: (i.get("state") or {}).get("bytes", 0)):
+        cfg, state = info["config"], info.get("state") or {}
+        t.rows.append(
+            [
+                cfg["name"],
+                title_word(cfg.get("storage")),
+                format_int(state.get("consumer_count")),
+                format_int(state.get("messages")),
+                format_size(state.get("bytes", 0)),
+                format_int(state.get("num_deleted")),
+                str(cfg.get("num_replicas", 1)),
+            ]
+        )
+    return t
+
+
+def subjects_table(stream: str, subjects: dict[str, int]) -> Table:
+    t = Table(f"{len(subjects)} Subjects in stream {stream}", ["Subject", "Count"], right={1})
+    for subj, count in sorted(subjects.items(), key=lambda kv: (-kv[1], kv[0])):
+        t.rows.append([subj, format_int(count)])
+    return t
+
+
+def stored_message(stream: str, msg: dict, headers: dict[str, list[str]], body: bytes) -> str:
+    received = format_time(msg.get("time"))
+    lines = [f"Item: {stream}#{msg.get('seq')} received {received} on Subject {msg.get('subject')}"]
+    if headers:
+        lines += ["", "Headers:", ""]
+        for name, values in headers.items():
+            lines += [f"  {name}: {v}" for v in values]
+    lines += ["", body.decode(errors="replace")]
+    return "\n".join(lines)
+
+
+# consumers ----------------------------------------------------------------------------------
+
+_DELIVER = {"all": "All", "last": "Last", "new": "New", "last_per_subject": "Last Per Subject"}
+
+
+def deliver_policy(cfg: dict) -> str:
+    policy = cfg.get("deliver_policy", "all")
+    if policy == "by_start_sequence":
+        return f"From Sequence {cfg.get('opt_start_seq')}"
+    if policy == "by_start_time":
+        return f"Since {format_time(cfg.get('opt_start_time'))}"
+    return _DELIVER.get(policy, policy)
+
+
+def consumer_config_rows(cfg: dict) -> list[Row]:
+    rows: list[Row] = []
+    if cfg.get("durable_name"):
+        rows.append(("Durable Name", cfg["durable_name"]))
+    elif cfg.get("name"):
+        rows.append(("Name", cfg["name"]))
+    if cfg.get("description"):
+        rows.append(("Description", cfg["description"]))
+    if cfg.get("deliver_subject"):
+        rows.append(("Delivery Subject", cfg["deliver_subject"]))
+    else:
+        rows.append(("Pull Mode", "true"))
+    if cfg.get("filter_subject"):
+        rows.append(("Filter Subject", cfg["filter_subject"]))
+    if cfg.get("filter_subjects"):
+        rows.append(("Filter Subjects", ", ".join(cfg["filter_subjects"])))
+    rows.append(("Deliver Policy", deliver_policy(cfg)))
+    if cfg.get("deliver_group"):
+        rows.append(("Deliver Queue Group", cfg["deliver_group"]))
+    ack = cfg.get("ack_policy", "none")
+    rows.append(("Ack Policy", ack))
+    if ack != "none" and cfg.get("ack_wait"):
+        rows.append(("Ack Wait", format_duration(cfg["ack_wait"])))
+    rows.append(("Replay Policy", cfg.get("replay_policy", "instant")))
+    if (cfg.get("max_deliver") or 0) > 0:
+        rows.append(("Maximum Deliveries", format_int(cfg["max_deliver"])))
+    if cfg.get("sample_freq"):
+        rows.append(("Sampling Rate", str(cfg["sample_freq"]).rstrip("%")))
+    if cfg.get("rate_limit_bps"):
+        rows.append(("Rate Limit", f"{format_size(cfg['rate_limit_bps'])} / second"))
+    if (cfg.get("max_ack_pending") or 0) > 0:
+        rows.append(("Max Ack Pending", format_int(cfg["max_ack_pending"])))
+    if not cfg.get("deliver_subject") and (cfg.get("max_waiting") or 0) > 0:
+        rows.append(("Max Waiting Pulls", format_int(cfg["max_waiting"])))
+    if cfg.get("idle_heartbeat"):
+        rows.append(("Idle Heartbeat", format_duration(cfg["idle_heartbeat"])))
+    if cfg.get("flow_control"):
+        rows.append(("Flow Control", "true"))
+    if cfg.get("headers_only"):
+        rows.append(("Headers Only", "true"))
+    if cfg.get("inactive_threshold"):
+        rows.append(("Inactive Threshold", format_duration(cfg["inactive_threshold"])))
+    if cfg.get("max_batch"):
+        rows.append(("Max Pull Batch", format_int(cfg["max_batch"])))
+    if cfg.get("max_expires"):
+        rows.append(("Max Pull Expire", format_duration(cfg["max_expires"])))
+    if cfg.get("backoff"):
+        rows.append(("Backoff", ", ".join(format_duration(b) for b in cfg["backoff"])))
+    if cfg.get("mem_storage"):
+        rows.append(("Memory Storage", "true"))
+    if cfg.get("num_replicas"):
+        rows.append(("Replicas", str(cfg["num_replicas"])))
+    return rows
+
+
+def _seqs(point: dict | None) -> str:
+    point = point or {}
+    consumer, stream = format_int(point.get("consumer_seq")), format_int(point.get("stream_seq"))
+    return f"Consumer sequence: {consumer} Stream sequence: {stream}"
+
+
+def consumer_state_rows(info: dict) -> list[Row]:
+    cfg = info.get("config") or {}
+    rows: list[Row] = [
+        ("Last Delivered Message", _seqs(info.get("delivered"))),
+        ("Acknowledgment floor", _seqs(info.get("ack_floor"))),
+        ("Pending Messages", format_int(info.get("num_ack_pending"))),
+        ("Redelivered Messages", format_int(info.get("num_redelivered"))),
+        ("Unprocessed Messages", format_int(info.get("num_pending"))),
+    ]
+    if cfg.get("deliver_subject"):
+        rows.append(("Active Interest", yes_no(info.get("push_bound"))))
+    else:
+        max_waiting = cfg.get("max_waiting") or 0
+        of = f"of maximum {format_int(max_waiting)}" if max_waiting > 0 else "of unlimited"
+        rows.append(("Waiting Pulls", f"{format_int(info.get('num_waiting'))} {of}"))
+    return rows
+
+
+def consumer_info(info: dict) -> str:
+    cfg = info.get("config") or {}
+    name = info.get("name") or cfg.get("durable_name") or cfg.get("name", "")
+    heading = f"Information for Consumer {info.get('stream_name', '')} > {name}"
+    if parse_time(info.get("created")):
+        heading += f" created {format_time(info['created'])}"
+    sections: list[Section] = [("Configuration", consumer_config_rows(cfg))]
+    meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
+    if meta:
+        sections.append(("Metadata", sorted(meta.items())))
+    sections.append(("State", consumer_state_rows(info)))
+    return kv_block(heading, sections)
+
+
+def consumer_state(info: dict) -> str:
+    heading = f"State for Consumer {info.get('stream_name', '')} > {info.get('name', '')}"
+    return kv_block(heading, [("State", consumer_state_rows(info))])
+
+
+def consumers_table(stream: str, infos: list[dict], now: _dt.datetime | None = None) -> Table:
+    t = Table(
+        f"Consumers for Stream {stream}",
+        ["Name", "Mode", "Ack Pending", "Unprocessed", "Last Delivery"],
+        right={2, 3},
+    )
+    for info in sorted(infos, key=lambda i: i["name"]):
+        cfg = info.get("config") or {}
+        delivered = info.get("delivered") or {}
+        t.rows.append(
+            [
+                info["name"],
+                "Push" if cfg.get("deliver_subject") else "Pull",
+                format_int(info.get("num_ack_pending")),
+                format_int(info.get("num_pending")),
+                format_ago(delivered.get("last_active"), now) if delivered.get("last_active") else "never",
+            ]
+        )
+    return t
+
+
+# account ------------------------------------------------------------------------------------
+
+
+def _used_of(used: int, lim: int | None, fmt) -> str:
+    return f"{fmt(used)} of {limit(lim, fmt)}"
+
+
+def account_info(info: dict) -> str:
+    lim = info.get("limits") or {}
+    rows: list[Row] = []
+    if info.get("domain"):
+        rows.append(("Domain", info["domain"]))
+    rows += [
+        ("Memory", _used_of(info.get("memory", 0), lim.get("max_memory"), format_size)),
+        ("Storage", _used_of(info.get("storage", 0), lim.get("max_storage"), format_size)),
+        ("Streams", _used_of(info.get("streams", 0), lim.get("max_streams"), format_int)),
+        ("Consumers", _used_of(info.get("consumers", 0), lim.get("max_consumers"), format_int)),
+    ]
+    api = info.get("api") or {}
+    sections: list[Section] = [("JetStream Account Information", rows)]
+    if api:
+        sections.append(
+            ("API", [("Requests", format_int(api.get("total"))), ("Errors", format_int(api.get("errors")))])
+        )
+    return kv_block("Account Information", sections)
+
+
+# contexts -----------------------------------------------------------------------------------
+
+
+def contexts_table(rows: list[tuple[str, str, bool]]) -> Table:
+    t = Table("Known Contexts", ["Name", "Description"])
+    for name, description, is_selected in rows:
+        t.rows.append([name + ("*" if is_selected else ""), description])
+    return t
+
+
+def context_info(name: str, data: dict, checks: dict[str, str]) -> str:
+    rows: list[Row] = [("Description", data.get("description") or "")]
+    rows.append(("Server URLs", data.get("url") or "(default)"))
+    for key, label in (("user", "Username"), ("password", "Password"), ("token", "Token")):
+        if data.get(key):
+            rows.append((label, "*********" if key != "user" else data[key]))
+    for key, label in (
+        ("creds", "Credentials"),
+        ("nkey", "NKey"),
+        ("cert", "Certificate"),
+        ("key", "Key"),
+        ("ca", "CA"),
+    ):
+        if data.get(key):
+            rows.append((label, f"{data[key]} ({checks.get(key, 'OK')})"))
+    for key, label in (
+        ("jetstream_domain", "JetStream Domain"),
+        ("jetstream_api_prefix", "JetStream API Prefix"),
+        ("inbox_prefix", "Inbox Prefix"),
+    ):
+        if data.get(key):
+            rows.append((label, data[key]))
+    return kv_block(f'NATS Configuration Context "{name}"', [(None, rows)])

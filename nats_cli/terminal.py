@@ -1,0 +1,59 @@
+"""The terminal: data to stdout, messages to stderr; the only module that imports rich.
+
+rich is imported inside `table()`, the one place that needs it, so start-up stays fast. Markup,
+emoji and highlighting are off: server and user text is printed exactly as given. Colour follows
+NO_COLOR and whether the stream is a terminal; width follows COLUMNS.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from nats_cli.render import Table
+
+
+def out(text: str = "", nl: bool = True) -> None:
+    """Data (stdout)."""
+    click.echo(text, nl=nl)
+
+
+def err(text: str = "", nl: bool = True) -> None:
+    """Messages (stderr)."""
+    click.echo(text, err=True, nl=nl)
+
+
+def out_bytes(data: bytes) -> None:
+    stream = click.get_binary_stream("stdout")
+    stream.write(data)
+    stream.flush()
+
+
+def error(text: str) -> None:
+    err(f"pynats: error: {text}")
+
+
+def warning(text: str) -> None:
+    err(f"pynats: warning: {text}")
+
+
+def table(spec: Table, *, to_stderr: bool = False) -> None:
+    """Draw a table with a rounded box and a centred title."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console(
+        file=sys.stderr if to_stderr else sys.stdout,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+    )
+    t = RichTable(title=spec.title, box=box.ROUNDED, title_style="", header_style="bold")
+    for i, header in enumerate(spec.headers):
+        t.add_column(header, justify="right" if i in spec.right else "left", overflow="fold")
+    for row in spec.rows:
+        t.add_row(*row)
+    console.print(t)
