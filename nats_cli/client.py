@@ -1,7 +1,7 @@
 """The async admin client: JetStream API requests on nats-py, JSON in, JSON out, ApiError on error.
 
-Owns every API subject the CLI sends (the `Subjects` builders below; they move to
-`schemas.subjects` once it lands) and `--trace` (each request and response on stderr).
+Subjects come from `schemas.subjects` (the one place they are spelled); this module owns the
+request/reply handling and `--trace` (each request and response on stderr).
 Imports nats-py, so only command code that talks to a server imports this module.
 """
 
@@ -20,70 +20,34 @@ from nats import errors as nats_errors
 
 from nats_cli.contexts import Settings
 from nats_cli.errors import ApiError, CliError
-
-API_PREFIX = "$JS.API"
+from schemas import subjects as S
 
 
 class Subjects:
-    """Every JetStream API subject the CLI uses, built in one place."""
+    """The JetStream API subjects the CLI sends, from `schemas.subjects`, under one prefix.
 
-    def __init__(self, prefix: str = API_PREFIX) -> None:
+    A name that cannot be a subject token (empty, or with `.`, `*`, `>` or spaces) becomes a
+    CliError here, before anything is sent.
+    """
+
+    def __init__(self, prefix: str = S.API_PREFIX) -> None:
         self.prefix = prefix
 
-    def _s(self, *parts: str) -> str:
-        return ".".join((self.prefix, *parts))
+    def __getattr__(self, name: str) -> Callable[..., str]:
+        build = getattr(S, name)
 
-    def account_info(self) -> str:
-        return self._s("INFO")
+        def subject(*args: Any) -> str:
+            try:
+                return build(*args, prefix=self.prefix)
+            except ValueError as e:
+                raise CliError(f"invalid name: {e}") from None
 
-    def stream_create(self, stream: str) -> str:
-        return self._s("STREAM.CREATE", stream)
-
-    def stream_update(self, stream: str) -> str:
-        return self._s("STREAM.UPDATE", stream)
-
-    def stream_info(self, stream: str) -> str:
-        return self._s("STREAM.INFO", stream)
-
-    def stream_delete(self, stream: str) -> str:
-        return self._s("STREAM.DELETE", stream)
-
-    def stream_purge(self, stream: str) -> str:
-        return self._s("STREAM.PURGE", stream)
-
-    def stream_names(self) -> str:
-        return self._s("STREAM.NAMES")
-
-    def stream_list(self) -> str:
-        return self._s("STREAM.LIST")
-
-    def stream_msg_get(self, stream: str) -> str:
-        return self._s("STREAM.MSG.GET", stream)
-
-    def stream_msg_delete(self, stream: str) -> str:
-        return self._s("STREAM.MSG.DELETE", stream)
+        return subject
 
     def consumer_create(self, stream: str, name: str | None = None, filter_subject: str | None = None) -> str:
         if name is None:
-            return self._s("CONSUMER.CREATE", stream)
-        if filter_subject:
-            return self._s("CONSUMER.CREATE", stream, name, filter_subject)
-        return self._s("CONSUMER.CREATE", stream, name)
-
-    def consumer_info(self, stream: str, name: str) -> str:
-        return self._s("CONSUMER.INFO", stream, name)
-
-    def consumer_delete(self, stream: str, name: str) -> str:
-        return self._s("CONSUMER.DELETE", stream, name)
-
-    def consumer_names(self, stream: str) -> str:
-        return self._s("CONSUMER.NAMES", stream)
-
-    def consumer_list(self, stream: str) -> str:
-        return self._s("CONSUMER.LIST", stream)
-
-    def consumer_next(self, stream: str, name: str) -> str:
-        return self._s("CONSUMER.MSG.NEXT", stream, name)
+            return self.__getattr__("consumer_create")(stream)
+        return self.__getattr__("consumer_create_named")(stream, name, filter_subject)
 
 
 def _tls_context(s: Settings) -> ssl.SSLContext | None:
@@ -108,9 +72,7 @@ class Client:
         self.timeout = timeout
         self.trace = trace
         self._echo = echo or (lambda text: print(text, file=sys.stderr))
-        prefix = settings.jetstream_api_prefix or (
-            f"$JS.{settings.jetstream_domain}.API" if settings.jetstream_domain else API_PREFIX
-        )
+        prefix = settings.jetstream_api_prefix or S.api_prefix(settings.jetstream_domain or None)
         self.subjects = Subjects(prefix)
         self.nc: Any = None
         self._errors: list[BaseException] = []
@@ -291,7 +253,7 @@ class Client:
         sub = await self.nc.subscribe(inbox)
         try:
             body = {"batch": 1, "expires": int(expires * 1e9)}
-            subject = self.subjects.consumer_next(stream, consumer)
+            subject = self.subjects.consumer_msg_next(stream, consumer)
             if self.trace:
                 self._echo(f">>> {subject}\n{json.dumps(body)}")
             await self.nc.publish(subject, json.dumps(body).encode(), reply=inbox)

@@ -371,38 +371,7 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
 
 
 def schema_errors(type_name: str, doc: dict) -> list[str]:
-    """Check a config against our JSON Schema (schemas.validate); basic checks until it lands."""
-    try:
-        from schemas import validate  # type: ignore[attr-defined]
-    except ImportError:
-        validate = None
-    if validate is not None:
-        try:
-            return list(validate(type_name, doc))
-        except KeyError:
-            pass
-    return _basic_errors(type_name, doc)
+    """Problems of a config against our JSON Schema (`schemas.validate`); empty when valid."""
+    import schemas
 
-
-def _basic_errors(type_name: str, doc: dict) -> list[str]:
-    errors = []
-    if type_name.endswith("stream_configuration"):
-        if not isinstance(doc.get("name"), str) or not doc.get("name"):
-            errors.append("name: a stream name is required")
-        if "subjects" in doc and not isinstance(doc["subjects"], list):
-            errors.append("subjects: must be a list of strings")
-        for key in (
-            "max_msgs",
-            "max_bytes",
-            "max_age",
-            "max_msg_size",
-            "max_consumers",
-            "max_msgs_per_subject",
-        ):
-            if key in doc and not isinstance(doc[key], int):
-                errors.append(f"{key}: must be an integer")
-        for key, values in (("retention", RETENTION.values()), ("storage", ("file", "memory")),
-                            ("discard", ("old", "new"))):  # fmt: skip
-            if key in doc and doc[key] not in values:
-                errors.append(f"{key}: must be one of {', '.join(sorted(set(values)))}")
-    return errors
+    return schemas.validate(type_name, doc)
