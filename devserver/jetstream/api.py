@@ -1,0 +1,299 @@
+"""The JetStream API: a table of (subject pattern, handler), and the request/response envelope.
+
+Owns dispatch of every request on `$JS.API.>`: the subject is matched against the endpoints
+registered by the handler modules, the body is decoded (nats-server's 10025 texts), checked with
+`schemas.validate`, and the handler's dict is sent back inside the `{"type": ...}` envelope.
+Errors are raised as `ApiError(<nats-server constant name>, ...)` and answered with the
+catalogue's code, err_code and description from `schemas.errors`.
+
+Registering handlers: each module named in `HANDLER_MODULES` defines
+
+    HANDLERS: list[Route] = [Route(subjects.STREAM_INFO, stream_info), ...]
+
+with the pattern constants of `schemas.subjects` (whose `ENDPOINTS` gives the request and
+response schema types). A handler is `handler(req: Request) -> dict | None`: it returns the
+response body without `type` (keys in nats-server's order), or None when it answers by itself
+with `req.respond_raw(...)` (DIRECT.GET, CONSUMER.MSG.NEXT) or holds the request. It raises
+`ApiError("JSStreamNotFoundErr")` (a `schemas.errors` constant name) to fail. Endpoints whose
+body must be empty get 10038 before the handler runs. A module listed in `HANDLER_MODULES` that
+does not exist yet is skipped, so the stream and consumer layers can land independently.
+
+A subject under `$JS.API.` with no endpoint gets no answer, as from nats-server (whose
+service import swallows it): the client times out.
+
+May import: schemas, devserver.subjects, devserver.protocol. Never asyncio.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import schemas
+from schemas import errors, subjects
+
+if TYPE_CHECKING:
+    from devserver.jetstream.accounts import JsAccount
+
+log = logging.getLogger("devserver.jetstream")
+
+TYPE_PREFIX = schemas.API_NAMESPACE + "."
+
+# modules that define HANDLERS, in registration order (first matching pattern wins)
+HANDLER_MODULES = (
+    "devserver.jetstream.accounts",
+    "devserver.jetstream.stream_api",
+    "devserver.jetstream.direct",
+    "devserver.jetstream.consumer_api",
+)
+
+# endpoints of schemas.subjects that get no answer here: cluster-only operations (a standalone
+# nats-server has none to offer either) and the stream templates nats-server 2.14 removed
+NOT_SERVED = frozenset(p for p, e in subjects.ENDPOINTS.items() if e.needs_cluster or e.legacy)
+
+Handler = Callable[["Request"], "dict[str, Any] | None"]
+
+
+class ApiError(Exception):
+    """A failed request: nats-server's error constant, its placeholders, and any extra keys
+    the server sends next to `error` (purge failures carry `"purged": 0`)."""
+
+    def __init__(self, name: str, extra: dict[str, Any] | None = None, **placeholders: object) -> None:
+        self.name = name
+        self.error = errors.error(name, **placeholders)
+        self.extra = extra
+        super().__init__(self.error["description"])
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API subject pattern (a `schemas.subjects` constant) and its handler."""
+
+    pattern: str
+    handler: Handler
+
+    @property
+    def endpoint(self) -> subjects.Endpoint:
+        return subjects.ENDPOINTS[self.pattern]
+
+
+@dataclass(slots=True)
+class Request:
+    """One API request as the handler sees it."""
+
+    jsa: JsAccount
+    subject: str
+    tokens: list[str]  # the whole subject split on `.`: tokens[2] is the first after $JS.API
+    reply: str | None
+    header: bytes | None  # the raw header block, when the request had one
+    body: bytes
+    request_type: str | None = None
+
+    def is_empty(self) -> bool:
+        """nats-server's isEmptyRequest: no bytes, `{}`, null, or an object without keys."""
+        body = self.body.strip()
+        if not body or body in (b"{}", b"null"):
+            return True
+        if body[:1] != b"{":
+            return False
+        try:
+            return json.loads(body) == {}
+        except ValueError:
+            return False
+
+    def json(self) -> dict[str, Any]:
+        """The decoded body (`{}` when empty), checked against the endpoint's request schema."""
+        if not self.body.strip():
+            return {}
+        doc = decode(self.body, self.request_type)
+        return {} if doc is None else doc
+
+    def respond_raw(self, payload: bytes, headers: bytes | None = None) -> None:
+        """Answer with a message of our own (headers + payload), not a JSON envelope."""
+        if self.reply:
+            self.jsa.send(self.reply, payload, headers)
+
+
+# -- JSON decoding with nats-server's error texts
+
+_GO_TYPES = {"integer": "int64", "string": "string", "boolean": "bool", "array": "[]string", "object": "map"}
+_JSON_KINDS = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
+_UNKNOWN = re.compile(r"\('([^']+)' was unexpected\)")
+
+
+def decode(body: bytes, request_type: str | None) -> Any:
+    """Parse a request body; ApiError 10025 with Go's wording when it does not decode."""
+    try:
+        doc = json.loads(body)
+    except UnicodeDecodeError:
+        raise ApiError("JSInvalidJSONErr", err="invalid character looking for beginning of value") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError("JSInvalidJSONErr", err=_go_syntax_error(body, exc)) from None
+    if request_type is not None and doc is not None:
+        problem = _schema_problem(request_type, doc)
+        if problem:
+            raise ApiError("JSInvalidJSONErr", err=problem)
+    return doc
+
+
+def _go_syntax_error(body: bytes, exc: json.JSONDecodeError) -> str:
+    text = exc.doc
+    if exc.pos >= len(text.rstrip()):
+        return "unexpected EOF"
+    char = text[exc.pos]
+    if exc.msg.startswith("Extra data"):
+        return f"invalid character '{char}' after top-level value"
+    if exc.msg.startswith("Expecting property name"):
+        return f"invalid character '{char}' looking for beginning of object key string at offset {exc.pos}"
+    return f"invalid character '{char}' looking for beginning of value at offset {exc.pos}"
+
+
+def _schema_problem(request_type: str, doc: Any) -> str | None:
+    """The first schema violation, phrased as Go's encoding/json would."""
+    if not isinstance(doc, dict):
+        kind = _JSON_KINDS.get(type(doc), "value")
+        return f"json: cannot unmarshal {kind} into Go value of type {_go_struct(request_type)}"
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - jsonschema is slow to import
+
+    validator: Draft202012Validator = schemas._validator(schemas.type_id(request_type))
+    for error in sorted(validator.iter_errors(doc), key=lambda e: len(e.absolute_path)):
+        if error.validator in ("unevaluatedProperties", "additionalProperties"):
+            found = _UNKNOWN.search(error.message)
+            field = found.group(1) if found else error.message.split("'")[1]
+            return f'json: unknown field "{field}"'
+        path = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
+        if error.validator == "enum":
+            return f'can not unmarshal "{json.dumps(error.instance)}"'
+        if error.validator == "type":
+            kind = _JSON_KINDS.get(type(error.instance), "value")
+            if isinstance(error.instance, float) or (
+                kind == "number" and not isinstance(error.instance, bool)
+            ):
+                kind = f"number {error.instance}"
+            want = error.validator_value if isinstance(error.validator_value, str) else "value"
+            return (
+                f"json: cannot unmarshal {kind} into Go struct field "
+                f"{_go_struct(request_type, short=True)}.{path} of type {_GO_TYPES.get(want, want)}"
+            )
+        return f"json: cannot unmarshal {path or 'value'}: {error.message}"
+    return None
+
+
+_GO_STRUCTS = {
+    "stream_create_request": "StreamConfigRequest",
+    "stream_update_request": "StreamConfigRequest",
+    "stream_info_request": "JSApiStreamInfoRequest",
+    "stream_names_request": "JSApiStreamNamesRequest",
+    "stream_list_request": "JSApiStreamListRequest",
+    "stream_purge_request": "JSApiStreamPurgeRequest",
+    "stream_msg_get_request": "JSApiMsgGetRequest",
+    "stream_msg_delete_request": "JSApiMsgDeleteRequest",
+}
+
+
+def _go_struct(request_type: str, short: bool = False) -> str:
+    name = _GO_STRUCTS.get(request_type, "".join(p.title() for p in request_type.split("_")))
+    return name if short else f"server.{name}"
+
+
+# -- response encoding
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    """JSON as Go's encoder writes it: compact, `<`, `>`, `&` escaped inside strings."""
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    if "<" in text or ">" in text or "&" in text:
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode()
+
+
+def envelope(response: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": TYPE_PREFIX + response}
+    if body:
+        doc.update(body)
+    return doc
+
+
+def error_envelope(response: str, exc: ApiError) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": TYPE_PREFIX + response, "error": exc.error}
+    if exc.extra:
+        doc.update(exc.extra)
+    return doc
+
+
+# -- dispatch
+
+
+class Api:
+    """Every registered route, matched on the tokens after the API prefix."""
+
+    def __init__(self, routes: list[Route] | None = None) -> None:
+        self.routes = load_routes() if routes is None else routes
+        self._table: list[tuple[tuple[str, ...], bool, Route]] = []
+        for route in self.routes:
+            tokens = tuple(route.pattern.split("."))
+            tail = tokens[-1] == ">"
+            self._table.append((tokens[:-1] if tail else tokens, tail, route))
+
+    def match(self, tokens: list[str]) -> Route | None:
+        n = len(tokens)
+        for pattern, tail, route in self._table:
+            size = len(pattern)
+            if n < size or (n != size and not tail) or (tail and n == size):
+                continue
+            for want, got in zip(pattern, tokens, strict=False):
+                if want != got and want != "*":
+                    break
+            else:
+                return route
+        return None
+
+    def dispatch(
+        self, jsa: JsAccount, subject: str, reply: str | None, header: bytes | None, body: bytes
+    ) -> None:
+        """Run one request and answer it (when it has a reply subject)."""
+        tokens = subject.split(".")
+        route = self.match(tokens)
+        if route is None:
+            log.debug("no JetStream API handler for %s", subject)
+            return
+        endpoint = route.endpoint
+        req = Request(jsa, subject, tokens, reply, header, body, endpoint.request)
+        jsa.api_total += 1
+        try:
+            if endpoint.body == "empty" and not req.is_empty():
+                raise ApiError("JSNotEmptyRequestErr")
+            result = route.handler(req)
+        except ApiError as exc:
+            jsa.api_errors += 1
+            if endpoint.response is not None and reply:
+                jsa.send(reply, encode(error_envelope(endpoint.response, exc)))
+            return
+        if endpoint.response is not None and reply:
+            jsa.send(reply, encode(envelope(endpoint.response, result)))
+
+
+def load_routes() -> list[Route]:
+    """The HANDLERS of every module in HANDLER_MODULES that exists, in order."""
+    routes: list[Route] = []
+    for name in HANDLER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        routes.extend(getattr(module, "HANDLERS", []))
+    return routes
+
+
+def paged(items: list, offset: int, limit: int) -> tuple[list, int]:
+    """nats-server's paging: the page at `offset` (clamped to the total) and the offset used."""
+    total = len(items)
+    offset = max(0, min(offset, total))
+    return items[offset : offset + limit], offset

@@ -1,0 +1,124 @@
+"""The JetStream engine of one server: accounts, the API subscription, server-wide limits.
+
+Owns `JetStream` (nats-server's jetStream): it enables JetStream per account (the global
+account `$G` at start), subscribes each to `$JS.API.>` and hands requests to `api.Api`,
+recovers file streams from `<store_dir>/jetstream/<account>/streams/<name>/`, flushes the
+stores before every output flush and closes them at stop. Server-wide `max_mem`/`max_file`
+(nats-server's defaults when unset: 75% of RAM, the free disk space) cap the reservations.
+May import: schemas, devserver.jetstream.*, devserver.options. asyncio only via server.loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
+from devserver.jetstream.api import Api
+from schemas import subjects
+
+if TYPE_CHECKING:
+    from devserver.jetstream.streams import Stream
+    from devserver.server import Account, Server
+
+log = logging.getLogger("devserver.jetstream")
+
+STORE_SUBDIR = "jetstream"  # nats-server appends this to the configured store_dir
+
+
+class JetStream:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.options = server.options
+        self.api = Api()
+        self.accounts: dict[str, JsAccount] = {}
+        self.memory_only = bool(self.options.memory_only)
+        base = self.options.store_dir or Path(tempfile.gettempdir()) / "nats"
+        self.store_dir: Path | None = None if self.memory_only else Path(base) / STORE_SUBDIR
+        self.max_memory = self.options.max_mem if self.options.max_mem > 0 else _default_memory()
+        self.max_store = self.options.max_file if self.options.max_file > 0 else self._default_store()
+        self.dirty: set[Stream] = set()
+
+    def _default_store(self) -> int:
+        if self.store_dir is None:
+            return _default_memory()
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.store_dir).free
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        from devserver.server import GLOBAL_ACCOUNT  # noqa: PLC0415 - server imports us lazily
+
+        self.enable_account(self.server.accounts[GLOBAL_ACCOUNT])
+        self.server.before_flush.append(self.flush)
+        self.server.on_stop.append(self.stop)
+        log.info("Starting JetStream")
+        log.info("  Store Directory: %s", self.store_dir if self.store_dir else "(memory only)")
+
+    def enable_account(self, account: Account, limits: AccountLimits | None = None) -> JsAccount:
+        """Give an account JetStream: its API subscription and its recovered streams."""
+        jsa = JsAccount(self, account, limits)
+        account.jetstream = jsa
+        self.accounts[account.name] = jsa
+        api = self.api
+
+        def on_api(subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
+            header = payload[:hdr] if hdr >= 0 else None
+            body = payload[hdr:] if hdr >= 0 else payload
+            api.dispatch(jsa, subject.decode(), reply.decode() if reply else None, header, body)
+
+        jsa.api_sub = self.server.subscribe(account, subjects.API_PREFIX + ".>", on_api)
+        self.recover(jsa)
+        return jsa
+
+    def recover(self, jsa: JsAccount) -> None:
+        """Load the file streams of an account from the store directory (streams land next)."""
+
+    def flush(self) -> None:
+        """Hand what the stores buffered to the OS before any acknowledgement leaves."""
+        if self.dirty:
+            dirty, self.dirty = self.dirty, set()
+            for stream in dirty:
+                stream.flush()
+
+    def stop(self) -> None:
+        for jsa in self.accounts.values():
+            for stream in list(jsa.streams.values()):
+                stream.close()
+
+    # -- paths and resources
+
+    def account_dir(self, account: str) -> Path | None:
+        """`<store_dir>/jetstream/<account>/streams`, or None when nothing is kept on disk."""
+        if self.store_dir is None:
+            return None
+        return self.store_dir / account / "streams"
+
+    def reserved(self, exclude: Stream | None = None) -> tuple[int, int]:
+        """Reserved bytes of all accounts: memory, file."""
+        mem = store = 0
+        for jsa in self.accounts.values():
+            m, s = jsa.reserved(exclude)
+            mem += m
+            store += s
+        return mem, store
+
+    def used(self, storage: str) -> int:
+        total = 0
+        for jsa in self.accounts.values():
+            mem, store = jsa.usage()
+            total += mem if storage == MEMORY else store
+        return total
+
+
+def _default_memory() -> int:
+    """nats-server's default max_mem: 75% of the machine's memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4
+    except (ValueError, OSError, AttributeError):
+        return 1 << 34
