@@ -193,7 +193,7 @@ def _opt(*decls: str, env: str | None = None, help: str, **kw: Any):
     return click.option(*decls, envvar=env, show_envvar=False, help=help, **kw)
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.group("pynats", cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @_opt("-s", "--server", env=ENV["server"], metavar="URL", help="NATS server URLs, comma separated")
 @_opt("--user", env=ENV["user"], help="Username (without --password it is used as a token)")
 @_opt("--password", env=ENV["password"], help="Password")

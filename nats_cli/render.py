@@ -245,7 +245,8 @@ def stream_report(infos: list[dict]) -> Table:
 
 
 def subjects_table(stream: str, subjects: dict[str, int]) -> Table:
-    t = Table(f"{len(subjects)} Subjects in stream {stream}", ["Subject", "Count"], right={1})
+    noun = "Subject" if len(subjects) == 1 else "Subjects"
+    t = Table(f"{len(subjects):,} {noun} in stream {stream}", ["Subject", "Count"], right={1})
     for subj, count in sorted(subjects.items(), key=lambda kv: (-kv[1], kv[0])):
         t.rows.append([subj, format_int(count)])
     return t

@@ -313,17 +313,14 @@ def fresh_config(name: str) -> dict:
 
 
 async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
-    """Prompt, in the seed's order, for every setting no flag gave (`--defaults` takes defaults)."""
+    """Prompt, in the seed's order, for every setting no flag gave.
+
+    `--defaults`, or having no terminal, takes each setting's default instead; the subjects have
+    none, so without a terminal they must come from --subjects.
+    """
     needs_subjects = not (cfg.get("mirror") or cfg.get("sources"))
     if not prompts.interactive():
-        missing = ["--subjects"] if needs_subjects and not cfg.get("subjects") else []
-        if not defaults:
-            missing += [f.flag for f in FIELDS if opts.get(f.option) is None]
-        if missing:
-            hint = "" if defaults else ", or --defaults for the rest"
-            raise CliError(
-                f"missing {', '.join(missing)}: give the flags{hint} (cannot prompt without a terminal)"
-            )
+        defaults = True  # no terminal to ask: settings with a default take it; subjects must be given
     if needs_subjects and not cfg.get("subjects"):
         answer = await prompts.text(
             "Subjects to consume",
@@ -359,7 +356,7 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
         if field.key in ("max_msgs", "max_msgs_per_subject", "max_bytes", "max_msg_size") and value <= 0:
             value = UNLIMITED
         cfg[field.key] = value
-    if not defaults and prompts.interactive():  # yes/no questions: defaults when scripted
+    if not defaults:
         for key, option, flag, prompt, help_text, default, invert in CONFIRMS:
             if opts.get(option) is not None:
                 continue

@@ -160,17 +160,17 @@ def info(app: App, name, state, as_json) -> None:
 
 
 @stream.command("cp", aliases=("copy",))
-@click.argument("source", metavar="SOURCE")
+@click.argument("source_name", metavar="SOURCE")
 @click.argument("dest", metavar="DEST")
 @config_options()
 @json_option
 @pass_app
-def cp(app: App, source, dest, as_json, **opts) -> None:
+def cp(app: App, source_name, dest, as_json, **opts) -> None:
     """Create DEST with SOURCE's configuration (not its messages); flags change the copy."""
 
     async def run() -> None:
         async with app.client() as c:
-            cfg = strip_system_metadata(dict((await c.stream_info(source))["config"]))
+            cfg = strip_system_metadata(dict((await c.stream_info(source_name))["config"]))
             cfg["name"] = dest
             apply_flags(cfg, opts)
             info = await c.stream_create(cfg)
