@@ -11,15 +11,14 @@ How strict each kind is:
   nats-server's strict JSON decoding rejects with 10025. Value rules that the server answers with a
   specific error (names, ranges, required fields) are deliberately left to the server.
 
-Imports only the standard library at module level; jsonschema is imported on first validation
-because `pynats --help` must stay fast.
+Imports only the standard library, and lazily: importlib.resources on first load, jsonschema on
+first validation, because `pynats --help` must stay fast.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,6 +52,8 @@ def _path(full_id: str) -> tuple[str, ...]:
 @functools.cache
 def _index() -> dict[str, tuple[str, ...]]:
     """Every schema file, keyed by its full type name."""
+    from importlib import resources
+
     index = {}
     for namespace in NAMESPACES:
         folder = resources.files(__name__).joinpath(*_path(f"{namespace}.x")[:-1])
@@ -81,6 +82,8 @@ def types() -> list[str]:
 
 @functools.cache
 def _load(full_id: str) -> str:
+    from importlib import resources
+
     return resources.files(__name__).joinpath(*_index()[full_id]).read_text(encoding="utf-8")
 
 

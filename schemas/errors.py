@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -73,6 +72,8 @@ class ErrorDef:
 @functools.cache
 def catalogue() -> Mapping[str, ErrorDef]:
     """Every error by constant name, in err_code order."""
+    from importlib import resources
+
     raw = json.loads(resources.files(__package__).joinpath("errors.json").read_text(encoding="utf-8"))
     return MappingProxyType({name: ErrorDef(name, **entry) for name, entry in raw.items()})
 
