@@ -678,3 +678,35 @@ async def test_request_schemas_agree_with_strict_decoding(nc, subject, body):
     refused_by_server = reply.get("error", {}).get("err_code") == 10025
     problems = schemas.validate(S.endpoint_for(subject).request, body)
     assert refused_by_server == bool(problems), (reply, problems)
+
+
+async def test_cluster_only_endpoints_need_clustering(nc):
+    await create_stream(nc)
+    await create_consumer(nc, "ORDERS", "worker")
+    assert_error(await api(nc, S.stream_leader_stepdown("ORDERS")), "JSClusterRequiredErr")
+    assert_error(await api(nc, S.consumer_leader_stepdown("ORDERS", "worker")), "JSClusterRequiredErr")
+    assert_error(await api(nc, S.stream_peer_remove("ORDERS"), {"peer": "x"}), "JSClusterRequiredErr")
+
+
+async def test_pause_reset_and_unpin(nc, server):
+    """2.11+ (pause, unpin) and 2.14+ (reset) consumer endpoints."""
+    if not server.is_real:
+        pytest.skip("devserver advertises a 2.10 API level without pause/unpin/reset")
+    await create_stream(nc)
+    await publish(nc, "orders.1")
+    await publish(nc, "orders.2")
+    await create_consumer(nc, "ORDERS", "worker")
+
+    paused = ok(await api(nc, S.consumer_pause("ORDERS", "worker"), {"pause_until": "2099-01-01T00:00:00Z"}))
+    assert (paused["paused"], paused["pause_until"]) == (True, "2099-01-01T00:00:00Z")
+    assert paused["pause_remaining"] > 0
+    assert ok(await api(nc, S.consumer_info("ORDERS", "worker")))["paused"] is True
+    resumed = ok(await api(nc, S.consumer_pause("ORDERS", "worker")))
+    assert (resumed["paused"], resumed["pause_until"]) == (False, ZERO_TIME)
+    assert_error(await api(nc, S.consumer_pause("ORDERS", "nope")), "JSConsumerNotFoundErr")
+
+    reset = ok(await api(nc, S.consumer_reset("ORDERS", "worker"), {"seq": 2}))
+    assert (reset["reset_seq"], reset["delivered"]["stream_seq"], reset["num_pending"]) == (2, 1, 1)
+
+    unpin = await api(nc, S.consumer_unpin("ORDERS", "worker"), {"group": "g"})
+    assert_error(unpin, "JSConsumerInvalidPriorityGroupErr")
