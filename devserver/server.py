@@ -213,6 +213,33 @@ class Server:
         if not delivered and reply and client.no_responders:
             self._no_responders(client, account, subject, reply)
 
+    def deliver_as(
+        self,
+        account: Account,
+        route_subject: bytes,
+        msg_subject: bytes,
+        reply: bytes | None,
+        hdr: int,
+        payload: bytes,
+    ) -> bool:
+        """Route by `route_subject` (an inbox, a deliver subject) but show `msg_subject` on the
+        MSG line, as JetStream deliveries do; False when nobody is subscribed."""
+        plain, queues = account.sublist.match(route_subject)
+        if not plain and not queues:
+            return False
+        for sub in plain:
+            sub.delivered += 1
+            sub.client.deliver(sub, msg_subject, reply, hdr, payload)
+            if sub.max is not None and sub.delivered >= sub.max:
+                sub.client.remove_sub(sub)
+        for group in queues:
+            sub = group[0] if len(group) == 1 else random.choice(group)
+            sub.delivered += 1
+            sub.client.deliver(sub, msg_subject, reply, hdr, payload)
+            if sub.max is not None and sub.delivered >= sub.max:
+                sub.client.remove_sub(sub)
+        return True
+
     def _no_responders(self, client, account: Account, subject: bytes, reply: bytes) -> None:
         """Tell a requester nobody listens: a 503 status on its own matching subscription."""
         plain, queues = account.sublist.match(reply)
