@@ -44,16 +44,17 @@ def table(spec: Table, *, to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable
 
-    console = Console(
-        file=sys.stderr if to_stderr else sys.stdout,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        soft_wrap=False,
+    stream = sys.stderr if to_stderr else sys.stdout
+    console = Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False)
+    t = RichTable(
+        title=spec.title, box=box.ROUNDED, title_style="", header_style="bold", min_width=len(spec.title) + 2
     )
-    t = RichTable(title=spec.title, box=box.ROUNDED, title_style="", header_style="bold")
     for i, header in enumerate(spec.headers):
         t.add_column(header, justify="right" if i in spec.right else "left", overflow="fold")
     for row in spec.rows:
         t.add_row(*row)
-    console.print(t)
+    with console.capture() as captured:
+        console.print(t)
+    # no trailing blanks (rich pads the centred title): tidy to copy, stable to compare
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    click.echo(text, err=to_stderr, color=console.is_terminal and not console.no_color or None)
