@@ -32,7 +32,8 @@ class Endpoint:
     request: str | None  # schema of the body; None when the body is not JSON-decoded
     response: str | None  # schema of the reply; None when the reply is messages, not JSON
     body: Body
-    needs_cluster: bool = False  # only meaningful on a clustered server or in the system account
+    needs_cluster: bool = False  # a standalone nats-server answers 10010 (or nothing, if system_only)
+    system_only: bool = False  # served only to the system account; other accounts get no reply
     legacy: bool = False  # removed from nats-server (2.14+ does not answer it)
 
 
@@ -77,10 +78,10 @@ STREAM_PEER_REMOVE = _api(
     "$JS.API.STREAM.PEER.REMOVE.*", None, "stream_remove_peer_response", "required", needs_cluster=True
 )
 STREAM_PEER_EVACUATE = _api(
-    "$JS.API.STREAM.PEER.EVACUATE.*", None, "stream_remove_peer_response", "required", needs_cluster=True
+    "$JS.API.STREAM.PEER.EVACUATE.*", None, "stream_evacuate_peer_response", "optional", needs_cluster=True
 )
 STREAM_CANCEL_MOVE = _api(
-    "$JS.API.STREAM.CANCEL_MOVE.*", None, "stream_update_response", "optional", needs_cluster=True
+    "$JS.API.STREAM.CANCEL_MOVE.*", None, "stream_cancel_move_response", "optional", needs_cluster=True
 )
 STREAM_LEADER_STEPDOWN = _api(
     "$JS.API.STREAM.LEADER.STEPDOWN.*",
@@ -144,17 +145,48 @@ CONSUMER_LEADER_STEPDOWN = _api(
     needs_cluster=True,
 )
 META_LEADER_STEPDOWN = _api(
-    "$JS.API.META.LEADER.STEPDOWN", None, "meta_leader_stepdown_response", "optional", needs_cluster=True
+    "$JS.API.META.LEADER.STEPDOWN",
+    None,
+    "meta_leader_stepdown_response",
+    "optional",
+    needs_cluster=True,
+    system_only=True,
+)
+META_RESCUE = _api(
+    "$JS.API.META.RESCUE", None, "meta_rescue_response", "required", needs_cluster=True, system_only=True
 )
 SERVER_REMOVE = _api(
-    "$JS.API.SERVER.REMOVE", None, "meta_server_remove_response", "required", needs_cluster=True
+    "$JS.API.SERVER.REMOVE",
+    None,
+    "meta_server_remove_response",
+    "required",
+    needs_cluster=True,
+    system_only=True,
 )
-ACCOUNT_PURGE = _api("$JS.API.ACCOUNT.PURGE.*", None, "account_purge_response", "empty", needs_cluster=True)
+SERVER_EVACUATE = _api(
+    "$JS.API.SERVER.EVACUATE",
+    None,
+    "meta_server_evacuate_response",
+    "optional",
+    needs_cluster=True,
+    system_only=True,
+)
+ACCOUNT_PURGE = _api("$JS.API.ACCOUNT.PURGE.*", None, "account_purge_response", "empty", system_only=True)
 ACCOUNT_STREAM_MOVE = _api(
-    "$JS.API.ACCOUNT.STREAM.MOVE.*.*", None, "stream_update_response", "optional", needs_cluster=True
+    "$JS.API.ACCOUNT.STREAM.MOVE.*.*",
+    None,
+    "stream_update_response",
+    "optional",
+    needs_cluster=True,
+    system_only=True,
 )
 ACCOUNT_STREAM_CANCEL_MOVE = _api(
-    "$JS.API.ACCOUNT.STREAM.CANCEL_MOVE.*.*", None, "stream_update_response", "optional", needs_cluster=True
+    "$JS.API.ACCOUNT.STREAM.CANCEL_MOVE.*.*",
+    None,
+    "stream_update_response",
+    "optional",
+    needs_cluster=True,
+    system_only=True,
 )
 
 # ---- replies and legacy aliases outside $JS.API ------------------------------------------------
@@ -403,8 +435,16 @@ def meta_leader_stepdown(prefix: str = API_PREFIX) -> str:
     return fill(META_LEADER_STEPDOWN, prefix=prefix)
 
 
+def meta_rescue(prefix: str = API_PREFIX) -> str:
+    return fill(META_RESCUE, prefix=prefix)
+
+
 def server_remove(prefix: str = API_PREFIX) -> str:
     return fill(SERVER_REMOVE, prefix=prefix)
+
+
+def server_evacuate(prefix: str = API_PREFIX) -> str:
+    return fill(SERVER_EVACUATE, prefix=prefix)
 
 
 def account_purge(account: str, prefix: str = API_PREFIX) -> str:

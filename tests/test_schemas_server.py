@@ -686,6 +686,39 @@ async def test_cluster_only_endpoints_need_clustering(nc):
     assert_error(await api(nc, S.stream_leader_stepdown("ORDERS")), "JSClusterRequiredErr")
     assert_error(await api(nc, S.consumer_leader_stepdown("ORDERS", "worker")), "JSClusterRequiredErr")
     assert_error(await api(nc, S.stream_peer_remove("ORDERS"), {"peer": "x"}), "JSClusterRequiredErr")
+    assert_error(await api(nc, S.stream_peer_evacuate("ORDERS")), "JSClusterRequiredErr")
+    assert_error(await api(nc, S.stream_cancel_move("ORDERS")), "JSClusterRequiredErr")
+
+
+ACCOUNTS_CONF = """
+jetstream: enabled
+accounts {
+  APP: { jetstream: enabled, users: [ {user: app, password: app} ] }
+  PLAIN: { users: [ {user: plain, password: plain} ] }
+  SYS: { users: [ {user: sys, password: sys} ] }
+}
+system_account: SYS
+"""
+
+
+async def test_accounts_without_jetstream_and_system_account_purge(make_server, tmp_path):
+    conf = tmp_path / "accounts.conf"
+    conf.write_text(ACCOUNTS_CONF)
+    server = make_server(["-c", str(conf)])
+    host = server.url.removeprefix("nats://")
+    app = await nats.connect(f"nats://app:app@{host}", allow_reconnect=False)
+    plain = await nats.connect(f"nats://plain:plain@{host}", allow_reconnect=False)
+    system = await nats.connect(f"nats://sys:sys@{host}", allow_reconnect=False)
+    try:
+        await create_stream(app)
+        assert ok(await api(app, S.account_info()))["streams"] == 1
+        assert_error(await api(plain, S.account_info()), "JSNotEnabledForAccountErr")
+        assert_error(await api(plain, S.stream_names()), "JSNotEnabledForAccountErr")
+        purge = ok(await api(system, S.account_purge("APP")))
+        assert purge["initiated"] is True
+    finally:
+        for conn in (app, plain, system):
+            await conn.close()
 
 
 async def test_pause_reset_and_unpin(nc, server):

@@ -54,7 +54,9 @@ BUILT = [
         s.CONSUMER_LEADER_STEPDOWN,
     ),
     (s.meta_leader_stepdown(), "$JS.API.META.LEADER.STEPDOWN", s.META_LEADER_STEPDOWN),
+    (s.meta_rescue(), "$JS.API.META.RESCUE", s.META_RESCUE),
     (s.server_remove(), "$JS.API.SERVER.REMOVE", s.SERVER_REMOVE),
+    (s.server_evacuate(), "$JS.API.SERVER.EVACUATE", s.SERVER_EVACUATE),
     (s.account_purge("A"), "$JS.API.ACCOUNT.PURGE.A", s.ACCOUNT_PURGE),
     (s.account_stream_move("A", "O"), "$JS.API.ACCOUNT.STREAM.MOVE.A.O", s.ACCOUNT_STREAM_MOVE),
     (
@@ -100,6 +102,11 @@ def test_body_rules():
     assert s.ENDPOINTS[s.INFO].body == "ignored"
     assert s.ENDPOINTS[s.STREAM_TEMPLATE_NAMES].legacy
     assert s.ENDPOINTS[s.META_LEADER_STEPDOWN].needs_cluster
+    assert s.ENDPOINTS[s.META_LEADER_STEPDOWN].system_only
+    assert s.ENDPOINTS[s.ACCOUNT_PURGE].system_only
+    assert not s.ENDPOINTS[s.ACCOUNT_PURGE].needs_cluster
+    assert s.ENDPOINTS[s.STREAM_LEADER_STEPDOWN].needs_cluster
+    assert not s.ENDPOINTS[s.STREAM_LEADER_STEPDOWN].system_only
     assert not s.ENDPOINTS[s.STREAM_CREATE].needs_cluster
 
 
