@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-__all__ = ["SchemaError", "UnknownTypeError", "check", "load", "type_id", "types", "validate"]
+__all__ = ["SchemaError", "UnknownTypeError", "check", "load", "type_id", "types", "validate", "validator"]
 
 API_NAMESPACE = "io.nats.jetstream.api.v1"
 NAMESPACES = (API_NAMESPACE, "io.nats.jetstream.advisory.v1", "io.nats.jetstream.metric.v1")
@@ -104,6 +104,11 @@ def _validator(full_id: str) -> Validator:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(load(full_id), registry=_registry())
+
+
+def validator(type_name: str) -> Validator:
+    """The cached jsonschema validator of a type, for callers that need the raw errors."""
+    return _validator(type_id(type_name))
 
 
 def _describe(error) -> str:

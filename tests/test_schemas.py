@@ -309,6 +309,12 @@ def test_requests_refuse_wrong_types_and_enums(name, doc, problem):
         assert problems == [problem]
 
 
+def test_validator_is_cached_and_gives_raw_errors():
+    assert schemas.validator("stream_info") is schemas.validator(API + "stream_info")
+    (error,) = schemas.validator("sequence_info").iter_errors({"consumer_seq": 1})
+    assert (error.validator, error.message) == ("required", "'stream_seq' is a required property")
+
+
 def test_timestamps_must_be_rfc3339():
     good = {"consumer_seq": 1, "stream_seq": 1, "last_active": "2026-11-28T05:00:45.549355639Z"}
     assert schemas.validate("sequence_info", good) == []
