@@ -49,6 +49,7 @@ class Sublist:
         self._root = _Node()
         self._cache: dict[bytes, Result] = {}
         self.count = 0
+        self.inserts = self.removes = self.matches = self.cache_hits = 0
 
     def insert(self, sub: Subscription) -> bool:
         """Add a subscription; False if its subject or queue name is not valid."""
@@ -70,6 +71,7 @@ class Sublist:
         else:
             node.queues.setdefault(sub.queue, []).append(sub)
         self.count += 1
+        self.inserts += 1
         self._cache.clear()
         return True
 
@@ -89,6 +91,7 @@ class Sublist:
         if sub.queue is not None and not group:
             del node.queues[sub.queue]
         self.count -= 1
+        self.removes += 1
         self._cache.clear()
         # prune empty branches so a churn of inboxes does not grow the trie
         for parent, token in reversed(path):
@@ -104,8 +107,10 @@ class Sublist:
 
     def match(self, subject: bytes) -> Result:
         """Plain subscriptions and queue groups (by name) whose subject matches."""
+        self.matches += 1
         hit = self._cache.get(subject)
         if hit is not None:
+            self.cache_hits += 1
             return hit
         plain: list[Subscription] = []
         queues: dict[bytes, list[Subscription]] = {}
@@ -117,6 +122,20 @@ class Sublist:
             self._cache.clear()
         self._cache[subject] = result
         return result
+
+    def stats(self) -> dict[str, int]:
+        """Counters and the fan-out of the cached results, as sublist.go's Stats."""
+        fanouts = [len(plain) + len(queues) for plain, queues in self._cache.values()]
+        return {
+            "subs": self.count,
+            "cache": len(fanouts),
+            "inserts": self.inserts,
+            "removes": self.removes,
+            "matches": self.matches,
+            "cache_hits": self.cache_hits,
+            "fanout": sum(fanouts),
+            "max_fanout": max(fanouts, default=0),
+        }
 
     def all(self) -> list[Subscription]:
         out: list[Subscription] = []
