@@ -414,12 +414,7 @@ def account_info(info: dict) -> str:
         ("Streams", _used_of(info.get("streams", 0), lim.get("max_streams"), format_int)),
         ("Consumers", _used_of(info.get("consumers", 0), lim.get("max_consumers"), format_int)),
     ]
-    api = info.get("api") or {}
     sections: list[Section] = [("JetStream Account Information", rows)]
-    if api:
-        sections.append(
-            ("API", [("Requests", format_int(api.get("total"))), ("Errors", format_int(api.get("errors")))])
-        )
     return kv_block("Account Information", sections)
 
 

@@ -25,9 +25,13 @@ def err(text: str = "", nl: bool = True) -> None:
 
 
 def out_bytes(data: bytes) -> None:
-    stream = click.get_binary_stream("stdout")
-    stream.write(data)
-    stream.flush()
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:
+        sys.stdout.write(data.decode(errors="replace"))
+    else:
+        binary.write(data)
+        binary.flush()
 
 
 def error(text: str) -> None:

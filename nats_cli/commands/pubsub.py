@@ -33,7 +33,8 @@ def _body(body: str | None) -> bytes:
         return body.encode()
     if sys.stdin.isatty():
         terminal.err("Reading the message body from stdin; end it with Ctrl-D")
-    return click.get_binary_stream("stdin").read()
+    stdin = getattr(sys.stdin, "buffer", None)
+    return stdin.read() if stdin is not None else sys.stdin.read().encode()
 
 
 def _fill(template: bytes, count: int) -> bytes:
