@@ -48,13 +48,14 @@ TYPE_PREFIX = schemas.API_NAMESPACE + "."
 HANDLER_MODULES = (
     "devserver.jetstream.accounts",
     "devserver.jetstream.stream_api",
-    "devserver.jetstream.direct",
     "devserver.jetstream.consumer_api",
 )
 
 # endpoints of schemas.subjects that get no answer here: cluster-only operations (a standalone
 # nats-server has none to offer either) and the stream templates nats-server 2.14 removed
 NOT_SERVED = frozenset(p for p, e in subjects.ENDPOINTS.items() if e.needs_cluster or e.legacy)
+# answered by each stream's own subscription when it allows direct gets (direct.py), not the table
+SERVED_BY_STREAMS = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST})
 
 Handler = Callable[["Request"], "dict[str, Any] | None"]
 
@@ -76,6 +77,7 @@ class Route:
 
     pattern: str
     handler: Handler
+    error_fields: tuple[tuple[str, Any], ...] = ()  # keys nats-server also sends with an error
 
     @property
     def endpoint(self) -> subjects.Endpoint:
@@ -219,8 +221,9 @@ def envelope(response: str, body: dict[str, Any] | None) -> dict[str, Any]:
     return doc
 
 
-def error_envelope(response: str, exc: ApiError) -> dict[str, Any]:
+def error_envelope(response: str, exc: ApiError, fields: tuple[tuple[str, Any], ...] = ()) -> dict[str, Any]:
     doc: dict[str, Any] = {"type": TYPE_PREFIX + response, "error": exc.error}
+    doc.update(fields)
     if exc.extra:
         doc.update(exc.extra)
     return doc
@@ -272,7 +275,7 @@ class Api:
         except ApiError as exc:
             jsa.api_errors += 1
             if endpoint.response is not None and reply:
-                jsa.send(reply, encode(error_envelope(endpoint.response, exc)))
+                jsa.send(reply, encode(error_envelope(endpoint.response, exc, route.error_fields)))
             return
         if endpoint.response is not None and reply:
             jsa.send(reply, encode(envelope(endpoint.response, result)))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
 from devserver.jetstream.api import Api
+from devserver.jetstream.streams import recover_stream
 from schemas import subjects
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class JetStream:
         self.max_memory = self.options.max_mem if self.options.max_mem > 0 else _default_memory()
         self.max_store = self.options.max_file if self.options.max_file > 0 else self._default_store()
         self.dirty: set[Stream] = set()
+        # server-wide limits are only checked per message when configured (like a test would)
+        self.server_limited = self.options.max_mem > 0 or self.options.max_file > 0
 
     def _default_store(self) -> int:
         if self.store_dir is None:
@@ -77,7 +80,13 @@ class JetStream:
         return jsa
 
     def recover(self, jsa: JsAccount) -> None:
-        """Load the file streams of an account from the store directory (streams land next)."""
+        """Load the file streams of an account from the store directory."""
+        folder = self.account_dir(jsa.name)
+        if folder is None or not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            if path.is_dir():
+                recover_stream(jsa, path)
 
     def flush(self) -> None:
         """Hand what the stores buffered to the OS before any acknowledgement leaves."""
@@ -108,12 +117,13 @@ class JetStream:
             store += s
         return mem, store
 
-    def used(self, storage: str) -> int:
+    def limits_exceeded(self, storage: str) -> bool:
+        """Is the server's max_mem / max_file already used up (publish answers 10023)?"""
         total = 0
         for jsa in self.accounts.values():
             mem, store = jsa.usage()
             total += mem if storage == MEMORY else store
-        return total
+        return total > (self.max_memory if storage == MEMORY else self.max_store)
 
 
 def _default_memory() -> int:

@@ -1,0 +1,314 @@
+"""The publish path: a message on a stream subject is checked, stored and acknowledged.
+
+Owns `Publisher`, the half of `Stream` that nats-server keeps in processJetStreamMsg: the checks
+in nats-server's order (sealed, max_msg_size, header size, Nats-Expected-Stream, Nats-TTL,
+Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Msg-Id duplicates,
+Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account limits, discard-new limits,
+then store, rollup, discard-old limits, republish, the PubAck and the consumers' wake-up.
+
+This is the hot path: headers are only looked at when the message has a header block (found with
+`headers.get`, nats-server's byte search), the ack is a pre-encoded prefix plus the sequence, and
+the ack goes straight to the router. May import: devserver.protocol, devserver.jetstream.api.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from devserver.jetstream.accounts import JS_CLIENT, MEMORY
+from devserver.jetstream.timefmt import format_time
+from devserver.protocol.headers import get as header
+
+if TYPE_CHECKING:
+    from devserver.jetstream.storage import MemoryStore
+
+MAX_HEADER = 65535
+
+MSG_ID = b"Nats-Msg-Id"
+MSG_ID_LEGACY = b"Msg-Id"  # the JetStream preview's name (seed), still honoured here
+EXPECTED_STREAM = b"Nats-Expected-Stream"
+EXPECTED_LAST_SEQ = b"Nats-Expected-Last-Sequence"
+EXPECTED_LAST_SUBJ_SEQ = b"Nats-Expected-Last-Subject-Sequence"
+EXPECTED_LAST_SUBJ_SEQ_SUBJ = b"Nats-Expected-Last-Subject-Sequence-Subject"
+EXPECTED_LAST_MSG_ID = b"Nats-Expected-Last-Msg-Id"
+ROLLUP = b"Nats-Rollup"
+TTL = b"Nats-TTL"
+ROLLUP_SUB, ROLLUP_ALL = "sub", "all"
+
+
+def error_ack(stream: str, name: str, **placeholders: object) -> bytes:
+    """`{"error":{...},"stream":...,"seq":0}` as nats-server marshals a failed PubAck."""
+    from schemas import errors  # noqa: PLC0415 - only on the error path
+
+    doc = {"error": errors.error(name, **placeholders), "stream": stream, "seq": 0}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+class Reject(Exception):  # noqa: N818 - a control-flow signal, not an error of ours
+    """A publish refused: the error constant and its placeholders, for the error ack."""
+
+    def __init__(self, name: str, **placeholders: object) -> None:
+        self.name = name
+        self.placeholders = placeholders
+
+
+class Publisher:
+    """Mixed into Stream: `on_msg` is the internal subscription's handler."""
+
+    # provided by Stream
+    name: str
+    config: dict[str, Any]
+    store: MemoryStore
+    consumers: dict[str, Any]
+
+    def _setup_publish(self) -> None:
+        """Cache the config values the hot path reads (called again after every update)."""
+        cfg = self.config
+        self._ack_prefix = b'{"stream":' + json.dumps(self.name).encode() + b',"seq":'
+        self._no_ack = bool(cfg.get("no_ack"))
+        self._sealed = cfg["sealed"]
+        self._max_msg_size = cfg["max_msg_size"]
+        self._max_msgs = cfg["max_msgs"]
+        self._max_bytes = cfg["max_bytes"]
+        self._max_per = cfg["max_msgs_per_subject"]
+        self._discard_new = cfg["discard"] == "new"
+        self._discard_new_per = bool(cfg.get("discard_new_per_subject"))
+        self._interest = cfg["retention"] == "interest"
+        self._window = cfg.get("duplicate_window", 0)
+        self._rollup_ok = cfg["allow_rollup_hdrs"] and not cfg["deny_purge"]
+        self._allow_ttl = cfg["allow_msg_ttl"]
+        self._limited = self._max_msgs > 0 or self._max_bytes > 0 or self._max_per > 0
+        self._max_age = cfg["max_age"]
+        limits = self.jsa.limits
+        self._account_limited = (limits.max_memory if self.storage == MEMORY else limits.max_storage) >= 0
+        self._server_limited = self.jsa.js.server_limited
+
+    # -- the hot path
+
+    def on_msg(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
+        try:
+            ack = self._ingest(subject.decode(), hdr, payload)
+        except Reject as rej:
+            if reply and not self._no_ack:
+                self._reply(reply, error_ack(self.name, rej.name, **rej.placeholders))
+            return
+        if reply and ack is not None and not self._no_ack:
+            self._reply(reply, ack)
+
+    def _reply(self, reply: bytes, ack: bytes) -> None:
+        self._route(JS_CLIENT, self._account, reply, None, -1, ack)
+
+    def _ingest(self, subject: str, hdr: int, payload: bytes) -> bytes | None:
+        """Store one message; the ack to send, or Reject."""
+        if self._sealed:
+            raise Reject("JSStreamSealedErr")
+        if 0 <= self._max_msg_size < len(payload):
+            raise Reject("JSStreamMessageExceedsMaximumErr")
+        now = self._clock.now_ns()
+        msg_id = None
+        rollup = None
+        if hdr >= 0:
+            if hdr > MAX_HEADER:
+                raise Reject("JSStreamHeaderExceedsMaximumErr")
+            block = payload[:hdr]
+            msg_id, rollup, dup = self._check_headers(subject, block, now)
+            if dup:
+                return dup
+            data = payload[hdr:]
+        else:
+            block = None
+            data = payload
+        store = self.store
+        if self._interest and not self._has_interest(subject):
+            seq = store.skip(now)
+            self._record(msg_id, seq, now)
+            return self._ack_prefix + b"%d}" % seq
+        if self._server_limited and self.jsa.js.limits_exceeded(self.storage):
+            raise Reject("JSInsufficientResourcesErr")
+        if self._account_limited and self.jsa.would_exceed(self.storage, store.size(subject, block, data)):
+            raise Reject("JSAccountResourcesExceededErr")
+        if self._limited and self._discard_new:
+            self._check_discard_new(subject, block, data)
+        previous = 0
+        if self._republish is not None:
+            last = store.load_last(subject)
+            previous = last.seq if last is not None else 0
+        seq = store.store(subject, block, data, now)
+        self._record(msg_id, seq, now)
+        if rollup is not None:
+            self._rollup(subject, rollup)
+        if self._limited:
+            self._enforce_limits(subject)
+        if self._max_age and self._expiry is None:
+            self._schedule_expiry()
+        self.jsa.js.dirty.add(self)
+        if self._republish is not None:
+            self._do_republish(subject, block, data, seq, now, previous)
+        if self.consumers:
+            for consumer in list(self.consumers.values()):
+                wake = getattr(consumer, "on_message", None)
+                if wake is not None:
+                    wake(seq, subject)
+        return self._ack_prefix + b"%d}" % seq
+
+    # -- header rules (only for messages with headers)
+
+    def _check_headers(
+        self, subject: str, block: bytes, now: int
+    ) -> tuple[str | None, str | None, bytes | None]:
+        """Run the header checks; (msg id, rollup, duplicate ack or None)."""
+        value = header(block, EXPECTED_STREAM)
+        if value is not None and value.decode() != self.name:
+            raise Reject("JSStreamNotMatchErr")
+        ttl = header(block, TTL)
+        if ttl is not None:
+            seconds = parse_ttl(ttl)
+            if seconds is None:
+                raise Reject("JSMessageTTLInvalidErr")
+            if not self._allow_ttl:
+                raise Reject("JSMessageTTLDisabledErr")
+        value = header(block, EXPECTED_LAST_SUBJ_SEQ)
+        if value is not None:
+            other = header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ)
+            last = self.store.load_last(other.decode() if other else subject)
+            actual = last.seq if last is not None else 0
+            if _uint(value) != actual:
+                raise Reject("JSStreamWrongLastSequenceErrF", seq=actual)
+        elif header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ) is not None:
+            raise Reject("JSStreamExpectedLastSeqPerSubjectInvalid")
+        value = header(block, EXPECTED_LAST_SEQ)
+        if value is not None and _uint(value) != self.store.last_seq:
+            raise Reject("JSStreamWrongLastSequenceErrF", seq=self.store.last_seq)
+        raw_id = header(block, MSG_ID)
+        if raw_id is None:
+            raw_id = header(block, MSG_ID_LEGACY)
+        msg_id = raw_id.decode() if raw_id else None
+        if msg_id:
+            seen = self.msg_ids.get(msg_id)
+            if seen is not None and seen[1] > now - self._window:
+                return msg_id, None, self._ack_prefix + b'%d,"duplicate": true}' % seen[0]
+        value = header(block, EXPECTED_LAST_MSG_ID)
+        if value:
+            if value.decode() != self.last_msg_id:
+                raise Reject("JSStreamWrongLastMsgIDErrF", id=self.last_msg_id)
+        rollup = header(block, ROLLUP)
+        if rollup is not None:
+            if not self._rollup_ok:
+                raise Reject("JSStreamRollupFailedF", err="rollup not permitted")
+            text = rollup.decode()
+            if text not in (ROLLUP_SUB, ROLLUP_ALL):
+                raise Reject("JSStreamRollupFailedF", err=f'rollup value invalid: "{text}"')
+            return msg_id, text, None
+        return msg_id, None, None
+
+    def _record(self, msg_id: str | None, seq: int, now: int) -> None:
+        """Remember the last message's id (and for dedupe, until the window passes)."""
+        self.last_msg_id = msg_id or ""
+        if msg_id and self._window:
+            ids = self.msg_ids
+            ids.pop(msg_id, None)
+            ids[msg_id] = (seq, now)
+            horizon = now - self._window
+            for old, (_, ts) in list(ids.items())[:8]:
+                if ts > horizon:
+                    break
+                del ids[old]
+
+    # -- limits
+
+    def _check_discard_new(self, subject: str, block: bytes | None, data: bytes) -> None:
+        """memstore's DiscardNew checks (a subject at its per-subject limit replaces, so passes)."""
+        store = self.store
+        at_limit = self._max_per > 0 and store.subject_count(subject) >= self._max_per
+        if at_limit and self._discard_new_per and (block is None or header(block, ROLLUP) is None):
+            raise Reject("JSStreamStoreFailedF", err="maximum messages per subject exceeded")
+        if self._max_msgs > 0 and store.msgs >= self._max_msgs and not at_limit:
+            raise Reject("JSStreamStoreFailedF", err="maximum messages exceeded")
+        if self._max_bytes > 0:
+            size = store.size(subject, block, data)
+            if store.bytes + size > self._max_bytes:
+                if not at_limit:
+                    raise Reject("JSStreamStoreFailedF", err="maximum bytes exceeded")
+                first = store.load(store.subject_first(subject))
+                if first is None or store.size(first.subject, first.hdr, first.data) < size:
+                    raise Reject("JSStreamStoreFailedF", err="maximum bytes exceeded")
+
+    def _enforce_limits(self, subject: str) -> None:
+        store = self.store
+        if self._max_per > 0:
+            while store.subject_count(subject) > self._max_per:
+                self.store.remove(store.subject_first(subject))
+        if self._discard_new:
+            return
+        if self._max_msgs > 0:
+            while store.msgs > self._max_msgs:
+                store.remove(store.first_seq)
+        if self._max_bytes > 0:
+            while store.bytes > self._max_bytes and store.msgs:
+                store.remove(store.first_seq)
+
+    def _rollup(self, subject: str, kind: str) -> None:
+        if kind == ROLLUP_SUB:
+            self.purge(subject, 0, 1)
+        else:
+            self.purge(None, 0, 1)
+
+    def _has_interest(self, subject: str) -> bool:
+        for consumer in self.consumers.values():
+            matches = getattr(consumer, "matches", None)
+            if matches is None or matches(subject):
+                return True
+        return False
+
+    def _do_republish(
+        self, subject: str, block: bytes | None, data: bytes, seq: int, now: int, last: int
+    ) -> None:
+        transform, headers_only = self._republish
+        dest = transform(subject)
+        if dest is None:
+            return
+        lines = (
+            f"Nats-Stream: {self.name}\r\nNats-Subject: {subject}\r\nNats-Sequence: {seq}\r\n"
+            f"Nats-Time-Stamp: {format_time(now)}\r\nNats-Last-Sequence: {last}\r\n"
+        )
+        if headers_only:
+            lines += f"Nats-Msg-Size: {len(data)}\r\n"
+            data = b""
+        base = block[:-2] if block else b"NATS/1.0\r\n"
+        self.jsa.send(dest, data, base + lines.encode() + b"\r\n")
+
+
+def _uint(value: bytes) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
+
+
+def parse_ttl(value: bytes) -> int | None:
+    """Nats-TTL in seconds (-1 = never): `never`, whole seconds >= 1, or a Go duration >= 1s;
+    None when invalid (parseMessageTTL)."""
+    text = value.decode(errors="replace").strip()
+    if text.lower() == "never":
+        return -1
+    if text.isdigit():
+        return int(text) if int(text) >= 1 else None
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    ns = sum(float(n) * _UNIT_NS[u] for n, u in parts)
+    return int(ns // 10**9) if ns >= 10**9 else None

@@ -1,0 +1,481 @@
+"""Stream configuration: nats-server's defaults, checks and update rules (stream.go).
+
+Owns what happens to a `StreamConfig` between the request and the stream: `check()` fills the
+defaults and refuses what `checkStreamCfg` refuses, in its order (the first failing check names
+the error); `check_update()` adds the rules of `configUpdateCheck`; `normalize()` gives the JSON
+shape nats-server sends back (Go struct order, omitempty, maps sorted); the `_nats.*` metadata
+keys are added as `setStaticStreamMetadata` / `setDynamicStreamMetadata` do.
+
+A config is a plain dict with nats-server's JSON keys; durations are integer nanoseconds; a key
+whose Go field is omitempty is absent when zero. Errors are raised as `api.ApiError` with the
+`schemas.errors` constant names. May import: schemas, devserver.subjects, devserver.jetstream.api,
+devserver.jetstream.timefmt.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from devserver import subjects as subj
+from devserver.jetstream.api import ApiError
+from devserver.jetstream.timefmt import normalize_time
+
+SECOND = 1_000_000_000
+MILLISECOND = 1_000_000
+DUPLICATE_WINDOW_DEFAULT = 120 * SECOND
+MAX_NAME_LEN = 255
+MAX_DESCRIPTION_LEN = 4096
+MAX_METADATA_LEN = 128 * 1024
+MAX_REPLICAS = 5
+
+REQUIRED_LEVEL_KEY = "_nats.req.level"
+SERVER_VERSION_KEY = "_nats.ver"
+SERVER_LEVEL_KEY = "_nats.level"
+DYNAMIC_KEYS = (SERVER_VERSION_KEY, SERVER_LEVEL_KEY)
+
+LIMITS, INTEREST, WORKQUEUE = "limits", "interest", "workqueue"
+
+# StreamConfig's JSON keys in Go struct order with their zero value; None = always emitted.
+_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("name", None),
+    ("description", ""),
+    ("subjects", []),
+    ("retention", None),
+    ("max_consumers", None),
+    ("max_msgs", None),
+    ("max_bytes", None),
+    ("max_age", None),
+    ("max_msgs_per_subject", None),
+    ("max_msg_size", 0),
+    ("discard", None),
+    ("storage", None),
+    ("num_replicas", None),
+    ("no_ack", False),
+    ("duplicate_window", 0),
+    ("placement", {}),
+    ("mirror", {}),
+    ("sources", []),
+    ("compression", None),
+    ("first_seq", 0),
+    ("subject_transform", {}),
+    ("republish", {}),
+    ("allow_direct", None),
+    ("mirror_direct", None),
+    ("discard_new_per_subject", False),
+    ("sealed", None),
+    ("deny_delete", None),
+    ("deny_purge", None),
+    ("allow_rollup_hdrs", None),
+    ("consumer_limits", None),
+    ("allow_msg_ttl", None),
+    ("subject_delete_marker_ttl", 0),
+    ("allow_msg_counter", False),
+    ("allow_atomic", False),
+    ("allow_msg_schedules", False),
+    ("persist_mode", ""),
+    ("allow_batched", False),
+    ("metadata", {}),
+)
+# Go zero values of the always-emitted fields, as the JSON decoder leaves them
+_ZERO = {
+    "name": "",
+    "retention": LIMITS,
+    "max_consumers": 0,
+    "max_msgs": 0,
+    "max_bytes": 0,
+    "max_age": 0,
+    "max_msgs_per_subject": 0,
+    "discard": "old",
+    "storage": "file",
+    "num_replicas": 0,
+    "compression": "none",
+    "allow_direct": False,
+    "mirror_direct": False,
+    "sealed": False,
+    "deny_delete": False,
+    "deny_purge": False,
+    "allow_rollup_hdrs": False,
+    "consumer_limits": {},
+    "allow_msg_ttl": False,
+}
+# nested shapes: key -> (subkey, zero or None for always)
+_SOURCE_FIELDS = (
+    ("name", None),
+    ("opt_start_seq", 0),
+    ("opt_start_time", ""),
+    ("filter_subject", ""),
+    ("subject_transforms", []),
+    ("external", {}),
+    ("consumer", {}),
+)
+_NESTED: dict[str, tuple[tuple[str, Any], ...]] = {
+    "placement": (("cluster", ""), ("tags", []), ("preferred", "")),
+    "subject_transform": (("src", None), ("dest", None)),
+    "republish": (("src", ""), ("dest", None), ("headers_only", False)),
+    "consumer_limits": (("inactive_threshold", 0), ("max_ack_pending", 0)),
+    "external": (("api", None), ("deliver", None)),
+    "consumer": (("name", ""), ("deliver_subject", "")),
+}
+_NESTED_ZERO = {"src": "", "dest": "", "name": "", "api": "", "deliver": ""}
+
+
+def _shape(doc: dict[str, Any] | None, fields: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    doc = doc or {}
+    for key, zero in fields:
+        value = doc.get(key)
+        if zero is None:
+            out[key] = _NESTED_ZERO.get(key, _ZERO.get(key)) if value is None else value
+        elif value is not None and value != zero:
+            out[key] = value
+    for key, fields_of in _NESTED.items():
+        if key in out and isinstance(out[key], dict):
+            out[key] = _shape(out[key], fields_of)
+    return out
+
+
+def _source(doc: dict[str, Any]) -> dict[str, Any]:
+    out = _shape(doc, _SOURCE_FIELDS)
+    if "opt_start_time" in out:
+        out["opt_start_time"] = normalize_time(out["opt_start_time"])
+    if "subject_transforms" in out:
+        out["subject_transforms"] = [
+            _shape(t, _NESTED["subject_transform"]) for t in out["subject_transforms"]
+        ]
+    for key in ("external", "consumer"):
+        if key in out:
+            out[key] = _shape(out[key], _NESTED[key])
+    return out
+
+
+def normalize(doc: dict[str, Any]) -> dict[str, Any]:
+    """The config as nats-server marshals it: struct order, omitempty, metadata sorted."""
+    out = _shape(doc, _FIELDS)
+    if "mirror" in out:
+        out["mirror"] = _source(out["mirror"])
+    if "sources" in out:
+        out["sources"] = [_source(s or {}) for s in out["sources"]]
+    if "metadata" in out:
+        out["metadata"] = dict(sorted(out["metadata"].items()))
+    return out
+
+
+def is_valid_name(name: str) -> bool:
+    """nats-server's isValidAssetName: non-empty, no whitespace, `.`, `*`, `>`, `/`, `\\`."""
+    return bool(name) and not any(c in name for c in " \t\r\n\f.*>\\/")
+
+
+def _invalid(text: str) -> ApiError:
+    return ApiError("JSStreamInvalidConfigF", err=text)
+
+
+def _pedantic(text: str) -> ApiError:
+    return ApiError("JSPedanticErrF", err=text)
+
+
+def check(raw: dict[str, Any], jsa, pedantic: bool = False) -> dict[str, Any]:
+    """checkStreamCfg: the config with defaults filled, or ApiError for the first problem."""
+    cfg = normalize(raw)
+    name = cfg["name"]
+    if not is_valid_name(name):
+        raise _invalid("stream name is required and can not contain '.', '*', '>', '\\', '/'")
+    if len(name.encode()) > MAX_NAME_LEN:
+        raise _invalid(f"stream name is too long, maximum allowed is {MAX_NAME_LEN}")
+    if len(cfg.get("description", "").encode()) > MAX_DESCRIPTION_LEN:
+        raise _invalid(f"stream description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}")
+    metadata = cfg.get("metadata", {})
+    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_LEN:
+        raise _invalid(f"stream metadata exceeds maximum size of {MAX_METADATA_LEN} bytes")
+
+    if cfg["num_replicas"] == 0:
+        cfg["num_replicas"] = 1
+    if cfg["num_replicas"] > MAX_REPLICAS:
+        raise _invalid(f"maximum replicas is {MAX_REPLICAS}")
+    if cfg["num_replicas"] < 0:
+        raise ApiError("JSReplicasCountCannotBeNegative")
+    for key in ("max_msgs", "max_msgs_per_subject", "max_bytes", "max_msg_size", "max_consumers"):
+        value = cfg.get(key, 0)
+        if value == 0 or value < -1:
+            if pedantic and value < -1:
+                raise _pedantic(f"{key} must be set to -1")
+            cfg[key] = -1
+    max_age = cfg["max_age"]
+    if max_age < 0:
+        raise _invalid("max age can not be negative")
+    if 0 < max_age < 100 * MILLISECOND:
+        raise _invalid("max age needs to be >= 100ms")
+
+    window = cfg.get("duplicate_window", 0)
+    if window == 0 and "mirror" not in cfg and "sources" not in cfg:
+        if 0 < max_age < DUPLICATE_WINDOW_DEFAULT:
+            if pedantic:
+                raise _pedantic("duplicate window cannot be bigger than max age")
+            window = max_age
+        else:
+            window = DUPLICATE_WINDOW_DEFAULT
+    if window < 0:
+        raise _invalid("duplicates window can not be negative")
+    if max_age and window > max_age:
+        raise _invalid("duplicates window can not be larger then max age")
+    if 0 < window < 100 * MILLISECOND:
+        raise _invalid("duplicates window needs to be >= 100ms")
+    if window:
+        cfg["duplicate_window"] = window
+
+    if cfg["deny_purge"] and cfg["allow_rollup_hdrs"]:
+        raise _invalid("roll-ups require the purge permission")
+    _check_features(cfg, pedantic)
+    _check_sources(cfg, jsa)
+    _check_subjects(cfg)
+
+    jsa.check_max_bytes(cfg)
+    _check_transforms(cfg, pedantic)
+
+    placement = cfg.get("placement")
+    if placement is not None and not placement:
+        del cfg["placement"]
+    elif placement and placement.get("preferred"):
+        raise _invalid("preferred server not permitted in placement")
+    return normalize(cfg)
+
+
+def _check_features(cfg: dict[str, Any], pedantic: bool) -> None:
+    """Counters, discard-new-per-subject, delete markers, schedules, persist mode (2.11+)."""
+    if cfg.get("allow_msg_counter"):
+        if cfg["discard"] == "new":
+            raise _invalid("counter stream cannot use discard new")
+        if cfg["allow_msg_ttl"]:
+            raise _invalid("counter stream cannot use message TTLs")
+        if cfg.get("allow_msg_schedules"):
+            raise _invalid("counter stream cannot use message schedules")
+        if cfg["retention"] != LIMITS:
+            raise _invalid("counter stream can only use limits retention")
+    if cfg.get("discard_new_per_subject"):
+        if cfg["discard"] != "new":
+            raise _invalid("discard new per subject requires discard new policy to be set")
+        if cfg["max_msgs_per_subject"] <= 0:
+            raise _invalid("discard new per subject requires max msgs per subject > 0")
+    marker_ttl = cfg.get("subject_delete_marker_ttl", 0)
+    if marker_ttl > 0:
+        if marker_ttl < SECOND:
+            raise _invalid("subject delete marker TTL must be at least 1 second")
+        if not cfg["allow_msg_ttl"]:
+            if pedantic:
+                raise _invalid("subject delete marker cannot be set if message TTLs are disabled")
+            cfg["allow_msg_ttl"] = True
+        if not cfg["allow_rollup_hdrs"]:
+            if pedantic:
+                raise _invalid("subject delete marker cannot be set if roll-ups are disabled")
+            cfg["allow_rollup_hdrs"], cfg["deny_purge"] = True, False
+    elif marker_ttl < 0:
+        raise _invalid("subject delete marker TTL must not be negative")
+    if cfg.get("allow_msg_schedules"):
+        if cfg["discard"] == "new":
+            raise _invalid("message scheduling cannot use discard new")
+        if not cfg["allow_rollup_hdrs"]:
+            if pedantic:
+                raise _invalid("message scheduling cannot be set if roll-ups are disabled")
+            cfg["allow_rollup_hdrs"], cfg["deny_purge"] = True, False
+    if cfg.get("persist_mode") == "async":
+        if cfg["storage"] != "file":
+            raise _invalid("async persist mode is only supported on file storage")
+        if cfg["num_replicas"] > 1:
+            raise _invalid("async persist mode is not supported on replicated streams")
+        if cfg.get("allow_atomic"):
+            raise _invalid("async persist mode is not supported with atomic batch publish")
+
+
+def _check_sources(cfg: dict[str, Any], jsa) -> None:
+    """Mirror and sources (checkStreamCfg's pre-checks; sourcing itself is not served)."""
+    mirror = cfg.get("mirror")
+    if mirror is not None:
+        if cfg.get("first_seq"):
+            raise ApiError("JSMirrorWithFirstSeqErr")
+        if cfg.get("subjects"):
+            raise ApiError("JSMirrorWithSubjectsErr")
+        if cfg.get("sources"):
+            raise ApiError("JSMirrorWithSourcesErr")
+        if cfg.get("allow_msg_counter"):
+            raise ApiError("JSMirrorWithCountersErr")
+        if cfg.get("allow_atomic"):
+            raise ApiError("JSMirrorWithAtomicPublishErr")
+        if cfg.get("allow_batched"):
+            raise ApiError("JSMirrorWithBatchPublishErr")
+        if cfg.get("allow_msg_schedules"):
+            raise ApiError("JSMirrorWithMsgSchedulesErr")
+        if mirror.get("filter_subject") and mirror.get("subject_transforms"):
+            raise ApiError("JSMirrorMultipleFiltersNotAllowed")
+        if cfg.get("subject_delete_marker_ttl", 0) > 0:
+            raise _invalid("subject delete markers forbidden on mirrors")
+        transforms = mirror.get("subject_transforms", [])
+        for i, tr in enumerate(transforms):
+            src = tr.get("src", "")
+            if src and not subj.is_valid(src):
+                raise ApiError("JSMirrorInvalidSubjectFilter", err=f"invalid subject {src}")
+            for j, other in enumerate(transforms):
+                if i != j and subj.collide(src or ">", other.get("src") or ">"):
+                    raise ApiError("JSMirrorOverlappingSubjectFilters")
+        if "external" not in mirror:
+            if not is_valid_name(mirror["name"]):
+                raise ApiError("JSMirrorInvalidStreamName")
+            origin = jsa.streams.get(mirror["name"])
+            if origin is not None:
+                size = cfg.get("max_msg_size", 0)
+                if size > 0 and 0 < origin.config["max_msg_size"] and size < origin.config["max_msg_size"]:
+                    raise ApiError("JSMirrorMaxMessageSizeTooBigErr")
+                cfg["mirror_direct"] = origin.config["allow_direct"]
+    if cfg.get("sources") and cfg.get("allow_msg_schedules"):
+        raise ApiError("JSSourceWithMsgSchedulesErr")
+    seen = set()
+    for src in cfg.get("sources", []):
+        if not is_valid_name(src.get("name", "")):
+            raise ApiError("JSSourceInvalidStreamName")
+        key = (src["name"], src.get("filter_subject", ""), str(src.get("external", "")))
+        if key in seen:
+            raise ApiError("JSSourceDuplicateDetected")
+        seen.add(key)
+        if src.get("filter_subject") and src.get("subject_transforms"):
+            raise ApiError("JSSourceMultipleFiltersNotAllowed")
+        for tr in src.get("subject_transforms", []):
+            if tr.get("src") and not subj.is_valid(tr["src"]):
+                raise ApiError("JSSourceInvalidSubjectFilter", err=f"invalid subject {tr['src']}")
+
+
+_RESERVED = ("$JS.>", "$JSC.>", "$NRG.>")
+
+
+def _check_subjects(cfg: dict[str, Any]) -> None:
+    subjects = cfg.get("subjects", [])
+    if not subjects:
+        if "mirror" not in cfg and "sources" not in cfg:
+            cfg["subjects"] = [cfg["name"]]
+        return
+    if "mirror" in cfg:
+        raise ApiError("JSMirrorWithSubjectsErr")
+    for i, s in enumerate(subjects):
+        if not subj.is_valid_config_subject(s):
+            raise _invalid("invalid subject")
+        if s == ">":
+            if not cfg.get("no_ack"):
+                raise _invalid("capturing all subjects requires no-ack to be true")
+            if cfg["num_replicas"] != 1:
+                raise _invalid("capturing all subjects requires replicas of 1")
+        if not cfg.get("no_ack"):
+            for namespace in _RESERVED:
+                if subj.collide(s, namespace) and not subj.is_subset(s, "$JS.EVENT.>"):
+                    raise _invalid("subjects that overlap with jetstream api require no-ack to be true")
+            if subj.collide(s, "$SYS.>") and not subj.is_subset(s, "$SYS.ACCOUNT.>"):
+                raise _invalid("subjects that overlap with system api require no-ack to be true")
+        for other in subjects[i + 1 :]:
+            if subj.collide(other, s):
+                raise _invalid(f'subject "{s}" overlaps with "{other}"')
+
+
+_MAPPING_FN = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}")
+
+
+def _check_mapping(src: str, dest: str) -> str | None:
+    """A short version of nats-server's ValidateMapping: the reason a transform is bad, or None."""
+    if not dest or not subj.is_valid(dest):
+        return "invalid subject"
+    wildcards = sum(1 for t in (src or ">").split(".") if t in ("*", ">"))
+    for token in dest.split("."):
+        refs = [int(n) for n in re.findall(r"^\$(\d+)$", token)]
+        for _fn, args in _MAPPING_FN.findall(token):
+            refs += [int(a) for a in re.findall(r"\d+", args.split(",")[0])]
+        if any(r < 1 or r > wildcards for r in refs):
+            return "invalid mapping destination: wildcard index out of range"
+    return None
+
+
+def _check_transforms(cfg: dict[str, Any], pedantic: bool) -> None:
+    transform = cfg.get("subject_transform")
+    if transform:
+        src = transform.get("src", "")
+        if src and not subj.is_valid(src):
+            raise ApiError("JSStreamTransformInvalidSource", err=f"invalid subject {src}")
+        problem = _check_mapping(src, transform.get("dest", ""))
+        if problem:
+            raise ApiError("JSStreamTransformInvalidDestination", err=problem)
+    republish = cfg.get("republish")
+    if republish:
+        if not republish.get("src"):
+            if pedantic:
+                raise _pedantic("republish source can not be empty")
+            republish["src"] = ">"
+        dest = republish.get("dest", "")
+        if any(subj.collide(dest, s) for s in cfg.get("subjects", [])):
+            raise _invalid("stream configuration for republish destination forms a cycle")
+        if not subj.is_valid(republish["src"]) or _check_mapping(republish["src"], dest):
+            raise _invalid(
+                f"stream configuration for republish with transform from '{republish['src']}' "
+                f"to '{dest}' not valid"
+            )
+
+
+def check_update(old: dict[str, Any], raw: dict[str, Any], jsa, pedantic: bool = False) -> dict[str, Any]:
+    """configUpdateCheck: the new config after checkStreamCfg and the update rules."""
+    cfg = check(raw, jsa, pedantic)
+    if cfg["name"] != old["name"]:
+        raise _invalid("stream configuration name must match original")
+    if cfg["num_replicas"] > 1:
+        raise ApiError("JSStreamReplicasNotSupportedErr")
+    if cfg["storage"] != old["storage"]:
+        raise _invalid("stream configuration update can not change storage type")
+    if cfg["retention"] != old["retention"] and WORKQUEUE in (cfg["retention"], old["retention"]):
+        raise _invalid("stream configuration update can not change retention policy to/from workqueue")
+    if old["sealed"] and not cfg["sealed"]:
+        raise _invalid("stream configuration update can not unseal a sealed stream")
+    if old["deny_delete"] and not cfg["deny_delete"]:
+        raise _invalid("stream configuration update can not cancel deny message deletes")
+    if old["deny_purge"] and not cfg["deny_purge"]:
+        raise _invalid("stream configuration update can not cancel deny purge")
+    if "mirror" in cfg and cfg["mirror"] != old.get("mirror"):
+        raise ApiError("JSStreamMirrorNotUpdatableErr")
+    if old["allow_msg_ttl"] and not cfg["allow_msg_ttl"]:
+        raise _invalid("message TTL status can not be disabled")
+    if cfg.get("allow_msg_counter", False) != old.get("allow_msg_counter", False):
+        raise _invalid("stream configuration update can not change message counter setting")
+    if old.get("allow_msg_schedules") and not cfg.get("allow_msg_schedules"):
+        raise _invalid("message schedules can not be disabled")
+    if old.get("persist_mode", "") != cfg.get("persist_mode", ""):
+        raise _invalid("stream configuration update can not change persist mode")
+    if cfg["sealed"]:
+        cfg["max_age"] = 0
+        cfg["discard"] = "new"
+        cfg["deny_delete"] = cfg["deny_purge"] = True
+        cfg["allow_rollup_hdrs"] = False
+    return normalize(cfg)
+
+
+# -- _nats.* metadata
+
+
+def set_static_metadata(cfg: dict[str, Any]) -> None:
+    """Drop the dynamic keys and stamp the API level the config requires (stored with it)."""
+    metadata = {k: v for k, v in cfg.get("metadata", {}).items() if k not in DYNAMIC_KEYS}
+    level = 0
+    if cfg.get("allow_msg_ttl") or cfg.get("subject_delete_marker_ttl", 0) > 0:
+        level = 1
+    if (
+        cfg.get("allow_msg_counter")
+        or cfg.get("allow_atomic")
+        or cfg.get("allow_msg_schedules")
+        or cfg.get("persist_mode") == "async"
+    ):
+        level = 2
+    if cfg.get("allow_batched"):
+        level = 4
+    metadata[REQUIRED_LEVEL_KEY] = str(level)
+    cfg["metadata"] = dict(sorted(metadata.items()))
+
+
+def with_dynamic_metadata(cfg: dict[str, Any], version: str, level: int) -> dict[str, Any]:
+    """A copy for CREATE/UPDATE/INFO responses: server version and API level added."""
+    out = dict(cfg)
+    metadata = dict(cfg.get("metadata", {}))
+    metadata[SERVER_VERSION_KEY] = version
+    metadata[SERVER_LEVEL_KEY] = str(level)
+    out["metadata"] = dict(sorted(metadata.items()))
+    return out
