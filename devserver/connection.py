@@ -17,6 +17,8 @@ from devserver.protocol.ops import (
     ERR_INVALID_PROTOCOL,
     ERR_INVALID_PUB_SUBJECT,
     ERR_INVALID_SUBJECT,
+    ERR_MAX_CONTROL_LINE,
+    ERR_MAX_PAYLOAD,
     ERR_NO_RESPONDERS_NEEDS_HEADERS,
     ERR_SLOW_CONSUMER,
     ERR_STALE,
@@ -32,6 +34,17 @@ from devserver.subjects import is_valid_publish
 from devserver.sublist import Subscription
 
 log = logging.getLogger("devserver")
+
+# nats-server's ClosedState text for the errors a connection is closed with (/connz?state=closed)
+_CLOSED_STATES = {
+    ERR_AUTH: "Authentication Failure",
+    ERR_AUTH_TIMEOUT: "Authentication Timeout",
+    ERR_STALE: "Stale Connection",
+    ERR_MAX_PAYLOAD: "Maximum Message Payload Exceeded",
+    ERR_MAX_CONTROL_LINE: "Maximum Control Line Exceeded",
+    ERR_INVALID_PROTOCOL: "Bad Client Protocol Version",
+    ERR_NO_RESPONDERS_NEEDS_HEADERS: "No Responders Requires Headers",
+}
 
 
 class Connection(asyncio.Protocol):
@@ -64,6 +77,10 @@ class Connection(asyncio.Protocol):
         self.pings_out = 0
         self.in_msgs = self.in_bytes = self.out_msgs = self.out_bytes = 0
         self.start_ns = server.clock.now_ns()
+        self.last_ns = self.start_ns  # last activity: CONNECT, messages, subscription changes
+        self.rtt_ns = 0
+        self._ping_ns = 0
+        self.close_reason = ""
         self._out: list[bytes] = []
         self._queued = False
         self._timers: list[asyncio.TimerHandle] = []
@@ -100,6 +117,10 @@ class Connection(asyncio.Protocol):
     def _process(self, ops: list[tuple]) -> None:
         server = self.server
         for op in ops:
+            if op[0] != PING and op[0] != PONG:  # keep-alives are not activity
+                self.last_ns = server.clock.now_ns()
+                break
+        for op in ops:
             if self.closed:
                 return
             kind = op[0]
@@ -129,6 +150,9 @@ class Connection(asyncio.Protocol):
                     self.send(encode.info(server.info_for(self, connect_info=True)))
             elif kind == PONG:
                 self.pings_out = 0
+                if self._ping_ns:
+                    self.rtt_ns = server.clock.now_ns() - self._ping_ns
+                    self._ping_ns = 0
             elif kind == SUB:
                 self._sub(op[1], op[2], op[3])
             elif kind == UNSUB:
@@ -158,6 +182,7 @@ class Connection(asyncio.Protocol):
             self.fail(ERR_AUTH, "authentication failed")
             return
         self.connected = True
+        self.rtt_ns = server.clock.now_ns() - self.start_ns  # first estimate, as computeRTT
         if self.verbose:
             self.send(encode.OK)
 
@@ -229,6 +254,7 @@ class Connection(asyncio.Protocol):
         if transport.get_write_buffer_size() > self.server.options.max_pending:
             # A client that does not read must not grow our memory or stall the others.
             self.server.slow_consumers += 1
+            self.close_reason = "Slow Consumer (Pending Bytes)"
             log.warning("%s - %s Detected: MaxPending exceeded", self.describe(), ERR_SLOW_CONSUMER)
             self.close(abort=True)
 
@@ -242,9 +268,11 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         if self.pings_out + 1 > self.server.options.ping_max:
+            self.server.stale_connections += 1
             self.fail(ERR_STALE)
             return
         self.pings_out += 1
+        self._ping_ns = self.server.clock.now_ns()
         self.send(encode.PING)
         self._timers.append(
             asyncio.get_running_loop().call_later(self.server.options.ping_interval, self._ping_timer)
@@ -252,6 +280,7 @@ class Connection(asyncio.Protocol):
 
     def fail(self, text: str | None, reason: str = "") -> None:
         """Send -ERR (when nats-server would) and close."""
+        self.close_reason = _CLOSED_STATES.get(text, "Parse Error")
         if text is not None:
             self.send(encode.err(text))
             log.error("%s - %s", self.describe(), text)
@@ -271,13 +300,14 @@ class Connection(asyncio.Protocol):
 
     def _cleanup(self) -> None:
         self.closed = True
+        self.close_reason = self.close_reason or "Client Closed"
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self.server.remove_client(self)  # while the subscriptions are there to be recorded
         for sub in list(self.subs.values()):
             self.account.sublist.remove(sub)
         self.subs.clear()
-        self.server.remove_client(self)
 
     def describe(self) -> str:
         return f"{self.host}:{self.port} - cid:{self.cid}"

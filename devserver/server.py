@@ -49,6 +49,7 @@ class InternalClient:
     echo = True
     no_responders = False
     closed = False
+    cid = 0  # no client connection: how /subsz shows the server's own subscriptions
 
     def __init__(self, account: Account, handler: Callable[[bytes, bytes | None, int, bytes], None]) -> None:
         self.account = account
@@ -75,9 +76,12 @@ class Server:
         self.clients: dict[int, Connection] = {}
         self.total_connections = 0
         self.slow_consumers = 0
-        self.in_msgs = self.in_bytes = 0
+        self.stale_connections = 0
+        self._closed_counts = [0, 0, 0, 0]  # in_msgs, in_bytes, out_msgs, out_bytes of closed clients
         self.before_flush: list[Callable[[], None]] = []
         self.on_stop: list[Callable[[], None]] = []
+        self.on_client_closed: list[Callable[[Connection], None]] = []  # subscriptions still in place
+        self.monitor = None  # devserver.monitor.Monitor when -m/--http_port is set
         self.port = options.port
         self.start_ns = self.clock.now_ns()
         self.jetstream = None
@@ -98,6 +102,11 @@ class Server:
         log.info("  ID:       %s", self.server_id)
         if opts.config_file:
             log.info("Using configuration file: %s", opts.config_file)
+        if opts.http_port:
+            from devserver.monitor import Monitor  # noqa: PLC0415 - loaded only when monitoring
+
+            self.monitor = Monitor(self)
+            await self.monitor.start()
         if opts.jetstream:
             self._start_jetstream()
         port = 0 if opts.port == RANDOM_PORT else opts.port
@@ -121,10 +130,13 @@ class Server:
         if self._listener is not None:
             self._listener.close()
         for conn in list(self.clients.values()):
+            conn.close_reason = "Server Shutdown"
             conn.close()
         for hook in self.on_stop:
             hook()
         self._flush_all()
+        if self.monitor is not None:
+            await self.monitor.stop()
         if self._listener is not None:
             await self._listener.wait_closed()
             self._listener = None
@@ -141,7 +153,26 @@ class Server:
         self.total_connections += 1
 
     def remove_client(self, conn: Connection) -> None:
-        self.clients.pop(conn.cid, None)
+        if self.clients.pop(conn.cid, None) is None:
+            return
+        counts = self._closed_counts
+        counts[0] += conn.in_msgs
+        counts[1] += conn.in_bytes
+        counts[2] += conn.out_msgs
+        counts[3] += conn.out_bytes
+        for hook in self.on_client_closed:
+            hook(conn)
+
+    def message_counts(self) -> tuple[int, int, int, int]:
+        """in_msgs, in_bytes, out_msgs, out_bytes of all clients ever, as nats-server counts them:
+        published by clients and delivered to clients, the server's own traffic left out."""
+        in_msgs, in_bytes, out_msgs, out_bytes = self._closed_counts
+        for conn in self.clients.values():
+            in_msgs += conn.in_msgs
+            in_bytes += conn.in_bytes
+            out_msgs += conn.out_msgs
+            out_bytes += conn.out_bytes
+        return in_msgs, in_bytes, out_msgs, out_bytes
 
     def info_for(self, conn: Connection, connect_info: bool = False) -> dict:
         opts = self.options
@@ -187,8 +218,6 @@ class Server:
         self, client, account: Account, subject: bytes, reply: bytes | None, hdr: int, payload: bytes
     ) -> None:
         """Deliver one published message to every interested subscription of the account."""
-        self.in_msgs += 1
-        self.in_bytes += len(payload)
         plain, queues = account.sublist.match(subject)
         delivered = False
         for sub in plain:
