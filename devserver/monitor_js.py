@@ -17,6 +17,7 @@ from schemas import errors
 if TYPE_CHECKING:
     from devserver.jetstream.accounts import JsAccount
     from devserver.jetstream.jetstream import JetStream
+    from devserver.jetstream.streams import Stream
 
 UNLIMITED = (1 << 64) - 1  # an account limit of -1 as nats-server writes it: cast to uint64
 _JSZ_ORDER = (
@@ -159,30 +160,28 @@ def account_detail(jsa: JsAccount, opts: JszOptions) -> dict[str, Any]:
         "api": {"level": 0, "total": jsa.api_total, "errors": jsa.api_errors},
     }
     if opts.streams and jsa.streams:
-        detail["stream_detail"] = [stream_detail(jsa, stream, opts) for stream in jsa.streams.values()]
+        detail["stream_detail"] = [stream_detail(stream, opts) for stream in jsa.streams.values()]
     return detail
 
 
-def stream_detail(jsa: JsAccount, stream, opts: JszOptions) -> dict[str, Any]:
-    """StreamDetail: name, created, cluster, config (config=1), state, consumer_detail."""
-    info = stream.info()
-    detail: dict[str, Any] = {
-        "name": stream.name,
-        "created": info["created"],
-        "cluster": {"leader": jsa.server.server_name},
-    }
+def stream_detail(stream: Stream, opts: JszOptions) -> dict[str, Any]:
+    """StreamDetail: name, created, cluster, config (config=1), state, consumer_detail, sources."""
+    info = stream.info(dynamic=False, cluster=True)
+    detail: dict[str, Any] = {"name": stream.name, "created": info["created"], "cluster": info["cluster"]}
     if opts.config:
         detail["config"] = info["config"]
     detail["state"] = info["state"]
     if opts.consumers and stream.consumers:
         consumers = []
         for consumer in stream.consumers.values():
-            cinfo = dict(consumer.info())
+            cinfo = consumer.info()
             if not opts.config:
-                cinfo.pop("config", None)
-            cinfo.pop("cluster", None)
+                del cinfo["config"]
             consumers.append(cinfo)
         detail["consumer_detail"] = consumers
+    for key in ("mirror", "sources"):
+        if key in info:
+            detail[key] = info[key]
     return detail
 
 
