@@ -62,7 +62,7 @@ class JsAccount:
         self.api_total = 0
         self.api_errors = 0
         self._route = js.server.route
-        self.api_sub = None
+        self.api_subs: list = []
 
     # -- messaging
 

@@ -19,7 +19,12 @@ body must be empty get 10038 before the handler runs. A module listed in `HANDLE
 does not exist yet is skipped, so the stream and consumer layers can land independently.
 
 A subject under `$JS.API.` with no endpoint gets no answer, as from nats-server (whose
-service import swallows it): the client times out.
+service import swallows it): the client times out. Not so for `$JS.API.DIRECT.GET...` and
+`$JS.API.CONSUMER.MSG.NEXT...`: nats-server's import skips them, so they reach only the
+subscriptions of the stream (direct.py) or consumer that serves them, and a requester gets 503
+no responders when there is none. `API_SUBSCRIPTIONS` therefore covers `$JS.API.>` token by
+token except those two; a consumer must subscribe its own `CONSUMER.MSG.NEXT.<s>.<c>`.
+(Junk subjects such as `$JS.API.X.Y` fall outside them too and get 503 here, silence there.)
 
 May import: schemas, devserver.subjects, devserver.protocol. Never asyncio.
 """
@@ -54,20 +59,39 @@ HANDLER_MODULES = (
 # endpoints of schemas.subjects that get no answer here: cluster-only operations (a standalone
 # nats-server has none to offer either) and the stream templates nats-server 2.14 removed
 NOT_SERVED = frozenset(p for p, e in subjects.ENDPOINTS.items() if e.needs_cluster or e.legacy)
-# answered by each stream's own subscription when it allows direct gets (direct.py), not the table
-SERVED_BY_STREAMS = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST})
+# answered by the stream's or consumer's own subscription (direct.py, pull consumers), not the table
+SERVED_ELSEWHERE = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT})
+
+_API = subjects.API_PREFIX
+# what the API listens on: all of $JS.API.> except DIRECT.GET and CONSUMER.MSG.NEXT (no overlaps)
+API_SUBSCRIPTIONS = (
+    f"{_API}.*",
+    f"{_API}.STREAM.>",
+    f"{_API}.META.>",
+    f"{_API}.SERVER.>",
+    f"{_API}.ACCOUNT.>",
+    f"{_API}.CONSUMER.*",
+    f"{_API}.CONSUMER.*.*",
+    f"{_API}.CONSUMER.*.*.*",
+    f"{_API}.CONSUMER.CREATE.*.*.>",
+    f"{_API}.CONSUMER.DURABLE.*.*.>",
+    f"{_API}.CONSUMER.LEADER.*.*.>",
+)
 
 Handler = Callable[["Request"], "dict[str, Any] | None"]
 
 
 class ApiError(Exception):
-    """A failed request: nats-server's error constant, its placeholders, and any extra keys
-    the server sends next to `error` (purge failures carry `"purged": 0`)."""
+    """A failed request: nats-server's error constant, its placeholders, any extra keys sent
+    next to `error`, and whether it counts in the account's `api.errors`."""
 
-    def __init__(self, name: str, extra: dict[str, Any] | None = None, **placeholders: object) -> None:
+    def __init__(
+        self, name: str, extra: dict[str, Any] | None = None, counted: bool = True, **placeholders: object
+    ) -> None:
         self.name = name
         self.error = errors.error(name, **placeholders)
         self.extra = extra
+        self.counted = counted  # False for the few errors nats-server sends as a normal response
         super().__init__(self.error["description"])
 
 
@@ -78,6 +102,7 @@ class Route:
     pattern: str
     handler: Handler
     error_fields: tuple[tuple[str, Any], ...] = ()  # keys nats-server also sends with an error
+    counted: bool = True  # does a success count in the account's api.total (MSG.GET's does not)
 
     @property
     def endpoint(self) -> subjects.Endpoint:
@@ -267,16 +292,19 @@ class Api:
             return
         endpoint = route.endpoint
         req = Request(jsa, subject, tokens, reply, header, body, endpoint.request)
-        jsa.api_total += 1
         try:
             if endpoint.body == "empty" and not req.is_empty():
                 raise ApiError("JSNotEmptyRequestErr")
             result = route.handler(req)
         except ApiError as exc:
-            jsa.api_errors += 1
+            jsa.api_total += 1
+            if exc.counted:
+                jsa.api_errors += 1
             if endpoint.response is not None and reply:
                 jsa.send(reply, encode(error_envelope(endpoint.response, exc, route.error_fields)))
             return
+        if route.counted:
+            jsa.api_total += 1  # after the handler: an INFO reports the count before itself
         if endpoint.response is not None and reply:
             jsa.send(reply, encode(envelope(endpoint.response, result)))
 

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
-from devserver.jetstream.api import Api
+from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
 from devserver.jetstream.streams import recover_stream
-from schemas import subjects
 
 if TYPE_CHECKING:
     from devserver.jetstream.streams import Stream
@@ -75,7 +74,7 @@ class JetStream:
             body = payload[hdr:] if hdr >= 0 else payload
             api.dispatch(jsa, subject.decode(), reply.decode() if reply else None, header, body)
 
-        jsa.api_sub = self.server.subscribe(account, subjects.API_PREFIX + ".>", on_api)
+        jsa.api_subs = [self.server.subscribe(account, subject, on_api) for subject in API_SUBSCRIPTIONS]
         self.recover(jsa)
         return jsa
 

@@ -246,10 +246,15 @@ def stream_msg_delete(req: Request) -> dict[str, Any]:
     if stream.config["deny_delete"]:
         raise ApiError("JSStreamMsgDeleteFailedF", err="message delete not permitted")
     seq = body.get("seq", 0)
-    if seq > stream.store.last_seq and stream.storage != MEMORY:
-        raise ApiError("JSStreamMsgDeleteFailedF", err="stream store EOF")
+    store = stream.store
+    if stream.storage != MEMORY and not store.load(seq):
+        # the file store names out-of-range sequences (answered as a normal response, uncounted)
+        if seq > store.last_seq:
+            raise ApiError("JSStreamMsgDeleteFailedF", counted=False, err="stream store EOF")
+        if seq < store.first_seq:
+            raise ApiError("JSStreamMsgDeleteFailedF", counted=False, err="no message found")
     if not stream.remove_msg(seq):
-        raise ApiError("JSSequenceNotFoundErrF", seq=seq)
+        raise ApiError("JSSequenceNotFoundErrF", counted=False, seq=seq)
     return {"success": True}
 
 
@@ -263,6 +268,6 @@ HANDLERS = [
     Route(subjects.STREAM_PURGE, stream_purge, (("purged", 0),)),
     Route(subjects.STREAM_NAMES, stream_names, (*_PAGED, ("streams", None))),
     Route(subjects.STREAM_LIST, stream_list, (*_PAGED, ("streams", []))),
-    Route(subjects.STREAM_MSG_GET, stream_msg_get),
+    Route(subjects.STREAM_MSG_GET, stream_msg_get, counted=False),
     Route(subjects.STREAM_MSG_DELETE, stream_msg_delete),
 ]
