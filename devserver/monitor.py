@@ -434,17 +434,19 @@ class Monitor:
     # -- /jsz and /healthz
 
     def jsz(self, query: dict[str, str]) -> Response:
+        flags = {name: query_bool(query, name) for name in _JSZ_FLAGS[:5]}
+        offset, limit = query_int(query, "offset"), query_int(query, "limit")
+        for name in _JSZ_FLAGS[5:]:
+            query_bool(query, name)  # accepted; a single server leads every stream and consumer
         opts = monitor_js.JszOptions(
             account=query.get("acc", ""),
-            accounts=query_bool(query, "accounts"),
-            streams=query_bool(query, "streams"),
-            consumers=query_bool(query, "consumers"),
-            config=query_bool(query, "config"),
-            offset=query_int(query, "offset"),
-            limit=query_int(query, "limit"),
+            accounts=flags["accounts"],
+            streams=flags["streams"],
+            consumers=flags["consumers"],
+            config=flags["config"],
+            offset=offset,
+            limit=limit,
         )
-        for name in ("direct-consumers", "leader-only", "raft", "stream-leader-only"):
-            query_bool(query, name)  # accepted; a single server is every asset's leader
         srv = self.server
         result = monitor_js.jsz(srv.jetstream, opts)
         result["server_id"] = srv.server_id
@@ -452,18 +454,19 @@ class Monitor:
         return self.json(monitor_js.order_jsz(result))
 
     def healthz(self, query: dict[str, str]) -> Response:
-        for name in ("js-enabled", "js-server-only", "js-meta-only"):
-            query_bool(query, name)
-        status, body = monitor_js.healthz(
-            self.server.jetstream,
-            js_enabled=self.server.options.jetstream,
-            js_enabled_only=query_bool(query, "js-enabled-only") or query_bool(query, "js-enabled"),
-            js_server_only=query_bool(query, "js-server-only"),
+        js_enabled = query_bool(query, "js-enabled")  # deprecated spelling of js-enabled-only
+        js_enabled_only = query_bool(query, "js-enabled-only")
+        js_server_only = query_bool(query, "js-server-only")
+        query_bool(query, "js-meta-only")  # accepted; a single server has no meta layer to check
+        opts = monitor_js.HealthzOptions(
+            js_enabled_only=js_enabled_only or js_enabled,
+            js_server_only=js_server_only,
             account=query.get("account", ""),
             stream=query.get("stream", ""),
             consumer=query.get("consumer", ""),
             details=query_bool(query, "details"),
         )
+        status, body = monitor_js.healthz(self.server.jetstream, self.server.options.jetstream, opts)
         return self.json(body, status, indent=False)
 
     # -- what a single server without routes, leaf nodes or gateways answers
@@ -502,6 +505,10 @@ class Monitor:
         )
         return Response(200, page_.encode(), "text/html; charset=utf-8")
 
+
+# the boolean options of /jsz in the order nats-server reads them (the first bad one is reported)
+_JSZ_FLAGS = ("accounts", "streams", "consumers", "direct-consumers", "config")
+_JSZ_FLAGS += ("leader-only", "raft", "stream-leader-only")
 
 _ROOT_LINKS = (
     ("/varz", "General"),

@@ -185,65 +185,111 @@ def stream_detail(stream: Stream, opts: JszOptions) -> dict[str, Any]:
     return detail
 
 
-def healthz(
-    js: JetStream | None,
-    *,
-    js_enabled: bool,
-    js_enabled_only: bool,
-    js_server_only: bool,
-    account: str,
-    stream: str,
-    consumer: str,
-    details: bool,
-) -> tuple[int, dict[str, Any]]:
-    """HealthStatus and its HTTP status. `js_enabled`: JetStream is configured on."""
-    if not account and stream:
-        return _unhealthy(
-            400, "error", "BAD_REQUEST", '"account" must not be empty when checking stream health', details
-        )
-    if not stream and consumer:
-        return _unhealthy(
-            400, "error", "BAD_REQUEST", '"stream" must not be empty when checking consumer health', details
-        )
-    if js_server_only or not js_enabled:
-        return 200, {"status": "ok"}
-    if js is None:
-        return _unhealthy(
-            503, "unavailable", "JETSTREAM", errors.error("JSNotEnabledErr")["description"], details
-        )
-    if js_enabled_only:
-        return 200, {"status": "ok"}
-    if account:
-        jsa = js.accounts.get(account)
+@dataclass
+class HealthzOptions:
+    js_enabled_only: bool = False
+    js_server_only: bool = False
+    account: str = ""
+    stream: str = ""
+    consumer: str = ""
+    details: bool = False
+
+
+class _Health:
+    """HealthStatus being built: one error, or with `details` a list of typed errors."""
+
+    def __init__(self, details: bool) -> None:
+        self.details = details
+        self.code = 200
+        self.body: dict[str, Any] = {"status": "ok"}
+
+    def fail(self, code: int, status: str, kind: str, text: str, **where: str) -> None:
+        """Record a failure; a not-found (404) or bad request replaces earlier errors."""
+        self.code = code
+        if not self.details:
+            self.body = {"status": status, "error": text}
+            return
+        error = {"type": kind, **where, "error": text}
+        errors_ = [error] if code in (400, 404) else [*self.body.get("errors", []), error]
+        self.body = {"status": "error", "errors": errors_}
+
+    def result(self) -> tuple[int, dict[str, Any]]:
+        return self.code, self.body
+
+
+def healthz(js: JetStream | None, configured: bool, opts: HealthzOptions) -> tuple[int, dict[str, Any]]:
+    """HealthStatus and its HTTP status; `configured`: JetStream was asked for (-js).
+
+    As nats-server's single-server check: the accounts and streams found in the store directory
+    must be loaded, and a named account, stream or consumer must exist.
+    """
+    health = _Health(opts.details)
+    if not opts.account and opts.stream:
+        health.fail(400, "error", "BAD_REQUEST", '"account" must not be empty when checking stream health')
+    elif not opts.stream and opts.consumer:
+        health.fail(400, "error", "BAD_REQUEST", '"stream" must not be empty when checking consumer health')
+    elif opts.js_server_only or not configured:
+        pass
+    elif js is None:
+        health.fail(503, "unavailable", "JETSTREAM", errors.error("JSNotEnabledErr")["description"])
+    elif not opts.js_enabled_only:
+        _check_assets(js, opts, health)
+    return health.result()
+
+
+def _on_disk(js: JetStream) -> dict[str, list[str]]:
+    """Account name -> stream names, as the store directory holds them (what is loaded when
+    nothing is kept on disk)."""
+    if js.store_dir is None:
+        return {name: list(jsa.streams) for name, jsa in js.accounts.items()}
+    found: dict[str, list[str]] = {}
+    for acc_dir in sorted(js.store_dir.iterdir()) if js.store_dir.is_dir() else []:
+        if acc_dir.is_dir():
+            streams = acc_dir / "streams"
+            found[acc_dir.name] = (
+                sorted(p.name for p in streams.iterdir() if p.is_dir()) if streams.is_dir() else []
+            )
+    return found
+
+
+def _check_assets(js: JetStream, opts: HealthzOptions, health: _Health) -> None:
+    account, stream, consumer = opts.account, opts.stream, opts.consumer
+    acc_found = stream_found = consumer_found = False
+    for acc_name, stream_names in _on_disk(js).items():
+        if account:
+            if acc_name != account:
+                continue
+            acc_found = True
+        jsa = js.accounts.get(acc_name)
         if jsa is None:
-            text = f'JetStream account "{account}" not found'
-            return _unhealthy(404, "unavailable", "ACCOUNT", text, details, account=account)
-        if stream:
-            found = jsa.streams.get(stream)
-            if found is None:
-                text = f'JetStream stream "{stream}" not found on account "{account}"'
-                return _unhealthy(404, "unavailable", "STREAM", text, details, account=account, stream=stream)
-            if consumer and consumer not in found.consumers:
-                text = (
-                    f'JetStream consumer "{consumer}" not found for stream "{stream}" on account "{account}"'
-                )
-                return _unhealthy(
-                    404,
-                    "unavailable",
-                    "CONSUMER",
-                    text,
-                    details,
-                    account=account,
-                    stream=stream,
-                    consumer=consumer,
-                )
-    return 200, {"status": "ok"}
-
-
-def _unhealthy(
-    code: int, status: str, kind: str, text: str, details: bool, **where: str
-) -> tuple[int, dict[str, Any]]:
-    """Without details: `{"status", "error"}`; with: `{"status": "error", "errors": [...]}`."""
-    if details:
-        return code, {"status": "error", "errors": [{"type": kind, **where, "error": text}]}
-    return code, {"status": status, "error": text}
+            text = f"JetStream account '{acc_name}' could not be resolved"
+            health.fail(503, "unavailable", "ACCOUNT", text, account=acc_name)
+            if not opts.details:
+                return
+            continue
+        for name in stream_names:
+            if stream:
+                if name != stream:
+                    continue
+                stream_found = True
+            loaded = jsa.streams.get(name)
+            if loaded is None:
+                text = f"JetStream stream '{acc_name} > {name}' could not be recovered"
+                health.fail(503, "unavailable", "STREAM", text, account=acc_name, stream=name)
+                if not opts.details:
+                    return
+                continue
+            if stream_found:
+                consumer_found = bool(consumer) and consumer in loaded.consumers
+                break
+        if acc_found:
+            break
+    if account and not acc_found:
+        text = f'JetStream account "{account}" not found'
+        health.fail(404, "unavailable", "ACCOUNT", text, account=account)
+    elif stream and not stream_found:
+        text = f'JetStream stream "{stream}" not found on account "{account}"'
+        health.fail(404, "unavailable", "STREAM", text, account=account, stream=stream)
+    elif consumer and not consumer_found:
+        text = f'JetStream consumer "{consumer}" not found for stream "{stream}" on account "{account}"'
+        health.fail(404, "unavailable", "CONSUMER", text, account=account, stream=stream, consumer=consumer)
