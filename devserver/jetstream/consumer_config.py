@@ -92,8 +92,6 @@ _IMMUTABLE_LATE = (
 )
 _GROUP_NAME = re.compile(r"^[a-zA-Z0-9/_=-]{1,16}$")
 _BAD_NAME_CHARS = frozenset(" \t\r\n\f.*>\\/")
-_DYNAMIC_METADATA = ("_nats.ver", "_nats.level")
-REQUIRED_LEVEL_KEY = "_nats.req.level"
 
 
 def is_valid_name(name: str) -> bool:
@@ -426,40 +424,12 @@ def check_update(old: dict[str, Any], new: dict[str, Any], deliver_has_interest:
         raise ApiError("JSConsumerMaxDeliverBackoffErr")
 
 
-def set_static_metadata(config: dict[str, Any]) -> None:
-    """Stamp `_nats.req.level` (the API level the config needs), dropping the dynamic keys."""
-    metadata = {k: v for k, v in (config.get("metadata") or {}).items() if k not in _DYNAMIC_METADATA}
-    level = 0
-    if config.get("pause_until") or (config.get("priority_policy") or "none") != "none":
-        level = 1
-    if config.get("priority_timeout") or config.get("priority_groups"):
-        level = 1
-    if config.get("ack_policy") == "flow_control":
-        level = 4
-    metadata[REQUIRED_LEVEL_KEY] = str(level)
-    config["metadata"] = metadata
-
-
-def copy_static_metadata(config: dict[str, Any], previous: dict[str, Any]) -> None:
-    """copyConsumerMetadata: take the required level from the previous config (for comparing)."""
-    metadata = {k: v for k, v in (config.get("metadata") or {}).items() if k not in _DYNAMIC_METADATA}
-    old = (previous.get("metadata") or {}).get(REQUIRED_LEVEL_KEY)
-    if old is not None:
-        metadata[REQUIRED_LEVEL_KEY] = old
-    else:
-        metadata.pop(REQUIRED_LEVEL_KEY, None)
-    config["metadata"] = metadata
-    if not metadata:
-        del config["metadata"]
-
-
-def to_json(config: dict[str, Any], dynamic_metadata: dict[str, str] | None = None) -> dict[str, Any]:
-    """The config as nats-server sends it: struct order, empty fields left out."""
+def to_json(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as nats-server sends it: struct order, empty fields left out, map keys sorted."""
     out: dict[str, Any] = {}
     for key in FIELDS:
         value = config.get(key)
-        if key == "metadata" and dynamic_metadata:
-            value = {**(value or {}), **dynamic_metadata}
+        if key == "metadata" and value:
             value = dict(sorted(value.items()))
         if key in ALWAYS:
             out[key] = value if value is not None else _ZERO[key]

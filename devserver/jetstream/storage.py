@@ -51,6 +51,7 @@ class MemoryStore:
         self.msgs = 0
         self.bytes = 0
         self._file_sizes = file_sizes
+        self.on_remove = None  # called with (seq, subject) after each single-message removal
 
     # -- sizes
 
@@ -104,6 +105,8 @@ class MemoryStore:
                 ss[2] = self._scan(msg.subject, seq - 1, ss[1], -1)
         if seq == self.first_seq:
             self._advance_first()
+        if self.on_remove is not None:
+            self.on_remove(seq, msg.subject)
         return True
 
     def _scan(self, subject: str, start: int, stop: int, step: int) -> int:

@@ -19,6 +19,9 @@ and what a stream calls on a consumer object, when it has the method:
                                                first sequence left that the purge filter covers)
     consumer.matches(subject) -> bool          interest retention: is it interested in subject
     consumer.on_stream_delete()                the stream is being deleted
+    consumer.on_removed(seq, subject)          after one message left the store (limits, delete,
+                                               retention acks, filtered purges)
+    consumer.on_stream_close()                 the server stops: save state, cancel timers
 May import: schemas, devserver.*, devserver.jetstream.*. asyncio only via jetstream timers.
 """
 
@@ -60,6 +63,7 @@ class Stream(Publisher):
         self.directory = directory
         self.store = MemoryStore(config.get("first_seq", 0), file_sizes=self.storage != MEMORY)
         self.consumers: dict[str, Any] = {}
+        self.store.on_remove = self._on_remove
         self.msg_ids: dict[str, tuple[int, int]] = {}
         self.last_msg_id = ""
         self._subs: list = []
@@ -111,6 +115,10 @@ class Stream(Publisher):
 
     def close(self) -> None:
         self.stop()
+        for consumer in list(self.consumers.values()):
+            hook = getattr(consumer, "on_stream_close", None)
+            if hook is not None:
+                hook()
         self.store.close()
 
     def delete(self) -> None:
@@ -230,6 +238,12 @@ class Stream(Publisher):
         self.js.dirty.add(self)
         return purged
 
+    def _on_remove(self, seq: int, subject: str) -> None:
+        for consumer in list(self.consumers.values()):
+            hook = getattr(consumer, "on_removed", None)
+            if hook is not None:
+                hook(seq, subject)
+
     def remove_msg(self, seq: int) -> bool:
         """Drop one message (acks on workqueue and interest streams, MSG.DELETE)."""
         removed = self.store.remove(seq)
@@ -324,6 +338,9 @@ def recover_stream(jsa: JsAccount, path: Path) -> Stream | None:
     stream = Stream(jsa, config, created, path)
     jsa.streams[stream.name] = stream
     stream.start()
+    from devserver.jetstream.consumer_api import recover_consumers  # noqa: PLC0415 - it imports us
+
+    recover_consumers(stream)
     log.info("  Restored stream %s > %s", jsa.name, stream.name)
     return stream
 

@@ -88,3 +88,27 @@ def go_duration(ns: int) -> str:
     if minutes:
         return f"{sign}{minutes}m{text}"
     return f"{sign}{text}"
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_UNITS.update({"m": 60 * 1_000_000_000, "h": 3600 * 1_000_000_000})
+
+
+def parse_duration(text: str) -> int:
+    """Go's time.ParseDuration (`1.5s`, `2m30s`, `-1h`) in nanoseconds; ValueError if malformed."""
+    rest = text.strip()
+    sign = -1 if rest.startswith("-") else 1
+    rest = rest.lstrip("+-")
+    if rest == "0":
+        return 0
+    if not rest:
+        raise ValueError(f"invalid duration {text!r}")
+    total, pos = 0.0, 0
+    while pos < len(rest):
+        m = _DURATION_PART.match(rest, pos)
+        if not m:
+            raise ValueError(f"invalid duration {text!r}")
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    return sign * int(round(total))
