@@ -11,7 +11,6 @@ May import: devserver.httpd, devserver.jetstream.timefmt, devserver.subjects, th
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import resource
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devserver import monitor_js
+from devserver.gojson import dumps, go_float
 from devserver.httpd import HttpServer, Request, Response
 from devserver.jetstream.timefmt import format_time, go_duration
 from devserver.server import GLOBAL_ACCOUNT, GO_VERSION, VERSION
@@ -42,7 +42,6 @@ MAX_CONNECTIONS = 65_536
 TLS_TIMEOUT = 2
 WRITE_DEADLINE_NS = 10_000_000_000
 
-_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028"})
 _NOT_FOUND = Response(404, b"404 page not found\n", headers=[("X-Content-Type-Options", "nosniff")])
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
@@ -50,14 +49,6 @@ _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 class BadRequest(Exception):
     """A query nats-server refuses with 400 and this text."""
-
-
-def go_json(value: Any, indent: bool = True) -> bytes:
-    """json.MarshalIndent(value, "", "  ") (or json.Marshal): Go escapes <, > and & in strings."""
-    text = json.dumps(
-        value, indent=2 if indent else None, ensure_ascii=False, separators=None if indent else (",", ":")
-    )
-    return text.translate(_GO_ESCAPES).encode()
 
 
 def uptime(ns: int) -> str:
@@ -74,11 +65,6 @@ def uptime(ns: int) -> str:
     if mins:
         return f"{mins}m{secs % 60}s"
     return f"{secs}s"
-
-
-def go_float(value: float) -> float | int:
-    """Go writes an integral float64 without a fraction (2, not 2.0)."""
-    return int(value) if float(value).is_integer() else value
 
 
 def query_bool(query: dict[str, str], name: str) -> bool:
@@ -150,6 +136,7 @@ class Monitor:
         self.req_stats: dict[str, int] = {}
         self.closed: deque[dict[str, Any]] = deque(maxlen=MAX_CLOSED_CLIENTS)
         self.process = _Process()
+        self._static: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._http = HttpServer(self.handle)
         self._routes: dict[str, tuple[str, Callable[[dict[str, str]], Response]]] = {
             "/": ("/", self.root),
@@ -187,7 +174,7 @@ class Monitor:
 
     @staticmethod
     def json(value: Any, status: int = 200, indent: bool = True) -> Response:
-        return Response(status, go_json(value, indent), JSON, [("Access-Control-Allow-Origin", "*")])
+        return Response(status, dumps(value, indent), JSON, [("Access-Control-Allow-Origin", "*")])
 
     # -- /varz
 
@@ -196,41 +183,13 @@ class Monitor:
 
     def varz_data(self) -> dict[str, Any]:
         srv = self.server
-        opts = srv.options
         now = srv.clock.now_ns()
+        head, middle = self._varz_static()
         in_msgs, in_bytes, out_msgs, out_bytes = srv.message_counts()
-        v: dict[str, Any] = {
-            "server_id": srv.server_id,
-            "server_name": srv.server_name,
-            "version": VERSION,
-            "proto": 1,
-            "go": GO_VERSION,
-            "host": opts.host,
-            "port": srv.port,
-        }
-        if opts.auth_required:
-            v["auth_required"] = True
+        v = head.copy()
+        v["jetstream"] = monitor_js.varz(srv.jetstream)
+        v |= middle
         v |= {
-            "max_connections": MAX_CONNECTIONS,
-            "ping_interval": int(opts.ping_interval * 1e9),
-            "ping_max": opts.ping_max,
-            "http_host": self.host,
-            "http_port": self.port,
-            "http_base_path": "",
-            "https_port": 0,
-            "auth_timeout": go_float(opts.auth_timeout),
-            "max_control_line": opts.max_control_line,
-            "max_payload": opts.max_payload,
-            "max_pending": opts.max_pending,
-            "cluster": {},
-            "gateway": {},
-            "leaf": {},
-            "mqtt": {},
-            "websocket": {},
-            "jetstream": monitor_js.varz(srv.jetstream),
-            "tls_timeout": TLS_TIMEOUT,
-            "write_deadline": WRITE_DEADLINE_NS,
-            "start": format_time(srv.start_ns),
             "now": format_time(now),
             "uptime": uptime(now - srv.start_ns),
             "mem": self.process.rss(),
@@ -255,7 +214,7 @@ class Monitor:
             "stalled_clients": 0,
             "subscriptions": sum(acc.sublist.count for acc in srv.accounts.values()),
             "http_req_stats": dict(sorted(self.req_stats.items())),
-            "config_load_time": format_time(srv.start_ns),
+            "config_load_time": middle["start"],
             "config_digest": "",
             "slow_consumer_stats": {"clients": srv.slow_consumers, "routes": 0, "gateways": 0, "leafs": 0},
             "stale_connection_stats": {
@@ -267,6 +226,49 @@ class Monitor:
             "disk_io_wait_stats": {"waiters": 0, "waits": 0, "wait_time": 0, "max_wait_time": 0},
         }
         return v
+
+    def _varz_static(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The fields of /varz that settle once the client port is bound: before and after `jetstream`."""
+        srv = self.server
+        if self._static is not None and self._static[0]["port"] == srv.port:
+            return self._static
+        opts = srv.options
+        head: dict[str, Any] = {
+            "server_id": srv.server_id,
+            "server_name": srv.server_name,
+            "version": VERSION,
+            "proto": 1,
+            "go": GO_VERSION,
+            "host": opts.host,
+            "port": srv.port,
+        }
+        if opts.auth_required:
+            head["auth_required"] = True
+        head |= {
+            "max_connections": MAX_CONNECTIONS,
+            "ping_interval": int(opts.ping_interval * 1e9),
+            "ping_max": opts.ping_max,
+            "http_host": self.host,
+            "http_port": self.port,
+            "http_base_path": "",
+            "https_port": 0,
+            "auth_timeout": go_float(opts.auth_timeout),
+            "max_control_line": opts.max_control_line,
+            "max_payload": opts.max_payload,
+            "max_pending": opts.max_pending,
+            "cluster": {},
+            "gateway": {},
+            "leaf": {},
+            "mqtt": {},
+            "websocket": {},
+        }
+        middle = {
+            "tls_timeout": TLS_TIMEOUT,
+            "write_deadline": WRITE_DEADLINE_NS,
+            "start": format_time(srv.start_ns),
+        }
+        self._static = head, middle
+        return self._static
 
     # -- /connz
 
@@ -458,6 +460,7 @@ class Monitor:
         js_enabled_only = query_bool(query, "js-enabled-only")
         js_server_only = query_bool(query, "js-server-only")
         query_bool(query, "js-meta-only")  # accepted; a single server has no meta layer to check
+        srv = self.server
         opts = monitor_js.HealthzOptions(
             js_enabled_only=js_enabled_only or js_enabled,
             js_server_only=js_server_only,
@@ -466,7 +469,7 @@ class Monitor:
             consumer=query.get("consumer", ""),
             details=query_bool(query, "details"),
         )
-        status, body = monitor_js.healthz(self.server.jetstream, self.server.options.jetstream, opts)
+        status, body = monitor_js.healthz(srv.jetstream, srv.accepting, srv.options.jetstream, opts)
         return self.json(body, status, indent=False)
 
     # -- what a single server without routes, leaf nodes or gateways answers

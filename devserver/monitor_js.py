@@ -217,8 +217,11 @@ class _Health:
         return self.code, self.body
 
 
-def healthz(js: JetStream | None, configured: bool, opts: HealthzOptions) -> tuple[int, dict[str, Any]]:
-    """HealthStatus and its HTTP status; `configured`: JetStream was asked for (-js).
+def healthz(
+    js: JetStream | None, accepting: bool, configured: bool, opts: HealthzOptions
+) -> tuple[int, dict[str, Any]]:
+    """HealthStatus and its HTTP status. `accepting`: the client port is open; `configured`:
+    JetStream was asked for (-js).
 
     As nats-server's single-server check: the accounts and streams found in the store directory
     must be loaded, and a named account, stream or consumer must exist.
@@ -228,6 +231,8 @@ def healthz(js: JetStream | None, configured: bool, opts: HealthzOptions) -> tup
         health.fail(400, "error", "BAD_REQUEST", '"account" must not be empty when checking stream health')
     elif not opts.stream and opts.consumer:
         health.fail(400, "error", "BAD_REQUEST", '"stream" must not be empty when checking consumer health')
+    elif not accepting:
+        health.fail(500, "error", "CONNECTION", "failed to be ready for connections after 1ms: server")
     elif opts.js_server_only or not configured:
         pass
     elif js is None:

@@ -142,6 +142,11 @@ class Server:
             self._listener = None
         log.info("Server Exiting..")
 
+    @property
+    def accepting(self) -> bool:
+        """The client port is open: nats-server's readyForConnections, for /healthz."""
+        return self._listener is not None and self._listener.is_serving()
+
     # -- clients
 
     def next_client_id(self) -> int:
@@ -309,6 +314,12 @@ class Server:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush_all)
+
+    def flush_now(self) -> None:
+        """Write all queued output now (before_flush hooks first) instead of at the end of the
+        loop turn; JetStream calls it every few acks so a long burst of publishes read in one
+        go is answered while the rest is still being processed, as nats-server's writer does."""
+        self._flush_all()
 
     def _flush_all(self) -> None:
         self._flush_scheduled = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import importlib.util
 import json
 import re
 import time
@@ -19,8 +18,10 @@ from typing import Any
 import nats
 import pytest
 
+from devserver import monitor_js
+from devserver.gojson import dumps
 from devserver.httpd import HttpError, RequestParser
-from devserver.monitor import BadRequest, go_json, query_bool, query_int, uptime
+from devserver.monitor import BadRequest, query_bool, query_int, uptime
 from tests.servers import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -359,11 +360,7 @@ async def test_jsz_shows_a_stream_created_through_nats_py(mon):
     assert with_config["config"]["subjects"] == ["mon.js.>"]
 
 
-async def test_a_client_polling_varz_for_readiness_then_running_jetstream(make_server, server_kind):
-    if server_kind == "dev" and importlib.util.find_spec("devserver.jetstream.consumer_api") is None:
-        pytest.skip(
-            "devserver has no consumer API yet (devserver/jetstream/consumer_api.py): no pull consumer"
-        )
+async def test_a_client_polling_varz_for_readiness_then_running_jetstream(make_server):
     port = free_port()
     mon = Monitored(make_server(["-m", str(port)]), port)
     assert await until(lambda: mon.get("/varz").status == 200)
@@ -461,12 +458,28 @@ def test_parser_refuses_what_it_cannot_serve(data, status):
     assert err.value.status == status
 
 
-def test_go_json_escapes_like_encoding_json():
+def test_json_is_written_as_encoding_json_writes_it():
+    doc = {"subject": "a.>", "q": "<&>", "n": 1, "f": 0.5, "t": True, "z": None, "l": ["é"], "e": {}}
     assert (
-        go_json({"subject": "a.>", "q": "<&>"}, indent=False)
-        == b'{"subject":"a.\\u003e","q":"\\u003c\\u0026\\u003e"}'
+        dumps(doc, indent=False)
+        == (
+            '{"subject":"a.\\u003e","q":"\\u003c\\u0026\\u003e","n":1,"f":0.5,"t":true,"z":null,"l":["é"],"e":{}}'
+        ).encode()
     )
-    assert go_json({"a": [], "b": {}}) == b'{\n  "a": [],\n  "b": {}\n}'
+    assert json.loads(dumps(doc)) == doc
+    assert (
+        dumps({"a": [1, {}], "b": {"c": []}})
+        == b'{\n  "a": [\n    1,\n    {}\n  ],\n  "b": {\n    "c": []\n  }\n}'
+    )
+
+
+def test_healthz_is_an_error_until_the_client_port_is_open():
+    opts = monitor_js.HealthzOptions()
+    assert monitor_js.healthz(None, False, False, opts) == (
+        500,
+        {"status": "error", "error": "failed to be ready for connections after 1ms: server"},
+    )
+    assert monitor_js.healthz(None, True, False, opts) == (200, {"status": "ok"})
 
 
 @pytest.mark.parametrize(
