@@ -42,6 +42,7 @@ class JetStream:
         self.max_memory = self.options.max_mem if self.options.max_mem > 0 else _default_memory()
         self.max_store = self.options.max_file if self.options.max_file > 0 else self._default_store()
         self.dirty: set[Stream] = set()
+        self.unflushed_acks = 0
         # server-wide limits are only checked per message when configured (like a test would)
         self.server_limited = self.options.max_mem > 0 or self.options.max_file > 0
 
@@ -89,6 +90,7 @@ class JetStream:
 
     def flush(self) -> None:
         """Hand what the stores buffered to the OS before any acknowledgement leaves."""
+        self.unflushed_acks = 0
         if self.dirty:
             dirty, self.dirty = self.dirty, set()
             for stream in dirty:
