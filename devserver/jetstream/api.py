@@ -195,7 +195,7 @@ def _schema_problem(request_type: str, doc: Any) -> str | None:
             return f'json: unknown field "{field}"'
         path = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
         if error.validator == "enum":
-            return f'can not unmarshal "{json.dumps(error.instance)}"'
+            return f"can not unmarshal {json.dumps(json.dumps(error.instance))}"  # Go's %q of the raw JSON
         if error.validator == "type":
             kind = _JSON_KINDS.get(type(error.instance), "value")
             if isinstance(error.instance, float) or (
