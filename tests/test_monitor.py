@@ -21,7 +21,8 @@ import pytest
 from devserver import monitor_js
 from devserver.gojson import dumps
 from devserver.httpd import HttpError, RequestParser
-from devserver.monitor import BadRequest, query_bool, query_int, uptime
+from devserver.monitor import BadRequest, query_bool, query_int
+from devserver.monitor_connz import uptime
 from tests.servers import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -382,6 +383,12 @@ async def test_a_client_polling_varz_for_readiness_then_running_jetstream(make_s
     assert (jsz["streams"], jsz["consumers"], jsz["messages"]) == (1, 1, 5)
     (consumer,) = jsz["account_details"][0]["stream_detail"][0]["consumer_detail"]
     assert (consumer["name"], consumer["num_ack_pending"], consumer["num_pending"]) == ("worker", 0, 0)
+
+
+def test_root_links_the_endpoints(mon):
+    reply = mon.get("/")
+    assert reply.status == 200 and reply.headers["content-type"] == "text/html; charset=utf-8"
+    assert b"./varz" in reply.body and b"./healthz" in reply.body
 
 
 @pytest.mark.parametrize("path", ["/nope", "/varz/", "/VARZ"])
