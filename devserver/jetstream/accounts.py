@@ -52,8 +52,11 @@ JS_CLIENT = _JetStreamClient()
 class JsAccount:
     """The JetStream side of one account."""
 
-    def __init__(self, js: JetStream, account: Account, limits: AccountLimits | None = None) -> None:
+    def __init__(
+        self, js: JetStream, account: Account, limits: AccountLimits | None = None, enabled: bool = True
+    ) -> None:
         self.js = js
+        self.enabled = enabled  # False: the account has no JetStream and every request gets 10039
         self.server = js.server
         self.account = account
         self.name = account.name

@@ -56,9 +56,20 @@ HANDLER_MODULES = (
     "devserver.jetstream.consumer_api",
 )
 
-# endpoints of schemas.subjects that get no answer here: cluster-only operations (a standalone
-# nats-server has none to offer either) and the stream templates nats-server 2.14 removed
-NOT_SERVED = frozenset(p for p, e in subjects.ENDPOINTS.items() if e.needs_cluster or e.legacy)
+# endpoints of schemas.subjects that get no answer here, as from a standalone nats-server 2.14+:
+# the system account's cluster operations and the stream templates (removed in 2.14)
+NOT_SERVED = frozenset(
+    {
+        subjects.META_LEADER_STEPDOWN,
+        subjects.SERVER_REMOVE,
+        subjects.ACCOUNT_PURGE,
+        subjects.ACCOUNT_STREAM_MOVE,
+        subjects.ACCOUNT_STREAM_CANCEL_MOVE,
+    }
+    | {p for p, e in subjects.ENDPOINTS.items() if e.legacy}
+)
+# not written yet: stream snapshot and restore (snapshot.py in the design)
+NOT_YET = frozenset({subjects.STREAM_SNAPSHOT, subjects.STREAM_RESTORE})
 # answered by the stream's or consumer's own subscription (direct.py, pull consumers), not the table
 SERVED_ELSEWHERE = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT})
 
@@ -79,6 +90,7 @@ API_SUBSCRIPTIONS = (
 )
 
 Handler = Callable[["Request"], "dict[str, Any] | None"]
+Audit = Callable[["JsAccount", str, bytes, bytes], None]  # (account, subject, request, response)
 
 
 class ApiError(Exception):
@@ -260,8 +272,9 @@ def error_envelope(response: str, exc: ApiError, fields: tuple[tuple[str, Any], 
 class Api:
     """Every registered route, matched on the tokens after the API prefix."""
 
-    def __init__(self, routes: list[Route] | None = None) -> None:
+    def __init__(self, routes: list[Route] | None = None, audit: Audit | None = None) -> None:
         self.routes = load_routes() if routes is None else routes
+        self.audit = audit
         self._table: list[tuple[tuple[str, ...], bool, Route]] = []
         for route in self.routes:
             tokens = tuple(route.pattern.split("."))
@@ -293,6 +306,8 @@ class Api:
         endpoint = route.endpoint
         req = Request(jsa, subject, tokens, reply, header, body, endpoint.request)
         try:
+            if not jsa.enabled:
+                raise ApiError("JSNotEnabledForAccountErr")
             if endpoint.body == "empty" and not req.is_empty():
                 raise ApiError("JSNotEmptyRequestErr")
             result = route.handler(req)
@@ -300,17 +315,40 @@ class Api:
             jsa.api_total += 1
             if exc.counted:
                 jsa.api_errors += 1
-            if endpoint.response is not None and reply:
-                jsa.send(reply, encode(error_envelope(endpoint.response, exc, route.error_fields)))
+            if endpoint.response is not None:
+                self._answer(jsa, req, encode(error_envelope(endpoint.response, exc, route.error_fields)))
             return
         if route.counted:
             jsa.api_total += 1  # after the handler: an INFO reports the count before itself
-        if endpoint.response is not None and reply:
-            jsa.send(reply, encode(envelope(endpoint.response, result)))
+        if endpoint.response is not None:
+            self._answer(jsa, req, encode(envelope(endpoint.response, result)))
+
+    def _answer(self, jsa: JsAccount, req: Request, response: bytes) -> None:
+        if req.reply:
+            jsa.send(req.reply, response)
+        if self.audit is not None:
+            self.audit(jsa, req.subject, req.body, response)
+
+
+def cluster_required(req: Request) -> None:
+    """Stream and consumer operations that only mean something in a cluster (standalone: 10010)."""
+    raise ApiError("JSClusterRequiredErr")
+
+
+CLUSTER_ROUTES = [
+    Route(p, cluster_required)
+    for p in (
+        subjects.STREAM_LEADER_STEPDOWN,
+        subjects.STREAM_PEER_REMOVE,
+        subjects.STREAM_PEER_EVACUATE,
+        subjects.STREAM_CANCEL_MOVE,
+        subjects.CONSUMER_LEADER_STEPDOWN,
+    )
+]
 
 
 def load_routes() -> list[Route]:
-    """The HANDLERS of every module in HANDLER_MODULES that exists, in order."""
+    """The HANDLERS of every module in HANDLER_MODULES that exists, in order, then CLUSTER_ROUTES."""
     routes: list[Route] = []
     for name in HANDLER_MODULES:
         try:
@@ -320,7 +358,7 @@ def load_routes() -> list[Route]:
                 raise
             continue
         routes.extend(getattr(module, "HANDLERS", []))
-    return routes
+    return routes + CLUSTER_ROUTES
 
 
 def paged(items: list, offset: int, limit: int) -> tuple[list, int]:

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devserver.jetstream import stream_events
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
 from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
 from devserver.jetstream.streams import recover_stream
@@ -34,7 +35,7 @@ class JetStream:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.options = server.options
-        self.api = Api()
+        self.api = Api(audit=stream_events.api_audit)
         self.accounts: dict[str, JsAccount] = {}
         self.memory_only = bool(self.options.memory_only)
         base = self.options.store_dir or Path(tempfile.gettempdir()) / "nats"
@@ -55,9 +56,21 @@ class JetStream:
     # -- lifecycle
 
     def start(self) -> None:
+        """JetStream for `$G`, or, with an `accounts` block, for the accounts that ask for it."""
         from devserver.server import GLOBAL_ACCOUNT  # noqa: PLC0415 - server imports us lazily
 
-        self.enable_account(self.server.accounts[GLOBAL_ACCOUNT])
+        configured = self.options.accounts
+        if not configured:
+            self.enable_account(self.server.accounts[GLOBAL_ACCOUNT])
+        else:
+            self.refuse_account(self.server.account(GLOBAL_ACCOUNT))
+            for name, conf in configured.items():
+                account = self.server.account(name)
+                js_conf = (conf or {}).get("jetstream")
+                if js_conf is None:
+                    self.refuse_account(account)
+                else:
+                    self.enable_account(account, limits_from_config(js_conf))
         self.server.before_flush.append(self.flush)
         self.server.on_stop.append(self.stop)
         log.info("Starting JetStream")
@@ -78,6 +91,16 @@ class JetStream:
         jsa.api_subs = [self.server.subscribe(account, subject, on_api) for subject in API_SUBSCRIPTIONS]
         self.recover(jsa)
         return jsa
+
+    def refuse_account(self, account: Account) -> None:
+        """An account without JetStream: every API request answers 10039."""
+        jsa = JsAccount(self, account, enabled=False)
+        api = self.api
+
+        def on_api(subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
+            api.dispatch(jsa, subject.decode(), reply.decode() if reply else None, None, b"")
+
+        jsa.api_subs = [self.server.subscribe(account, subject, on_api) for subject in API_SUBSCRIPTIONS]
 
     def recover(self, jsa: JsAccount) -> None:
         """Load the file streams of an account from the store directory."""
@@ -125,6 +148,21 @@ class JetStream:
             mem, store = jsa.usage()
             total += mem if storage == MEMORY else store
         return total > (self.max_memory if storage == MEMORY else self.max_store)
+
+
+def limits_from_config(conf: dict) -> AccountLimits:
+    """An account's `jetstream { ... }` block (config.py names) as AccountLimits."""
+    names = {
+        "max_mem": "max_memory",
+        "max_file": "max_storage",
+        "max_streams": "max_streams",
+        "max_consumers": "max_consumers",
+        "max_ack_pending": "max_ack_pending",
+        "mem_max_stream_bytes": "memory_max_stream_bytes",
+        "disk_max_stream_bytes": "storage_max_stream_bytes",
+        "max_bytes_required": "max_bytes_required",
+    }
+    return AccountLimits(**{field: conf[key] for key, field in names.items() if key in conf})
 
 
 def _default_memory() -> int:

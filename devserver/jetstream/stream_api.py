@@ -12,7 +12,7 @@ import base64
 from typing import Any
 
 from devserver import subjects as subj
-from devserver.jetstream import stream_config
+from devserver.jetstream import stream_config, stream_events
 from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError, Request, Route, paged
 from devserver.jetstream.streams import Stream, create_stream, lookup
@@ -78,6 +78,7 @@ def stream_create(req: Request) -> dict[str, Any]:
         if _overlaps(jsa, config.get("subjects", [])):
             raise ApiError("JSStreamSubjectOverlapErr")
         stream = create_stream(jsa, config)
+        stream_events.stream_action(jsa, name, "create")
     return {**stream.info(), "did_create": True}
 
 
@@ -95,6 +96,7 @@ def stream_update(req: Request) -> dict[str, Any]:
     if _overlaps(jsa, config.get("subjects", []), exclude=stream):
         raise ApiError("JSStreamSubjectOverlapErr")
     stream.update(config)
+    stream_events.stream_action(jsa, stream.name, "modify")
     return stream.info()
 
 
@@ -103,6 +105,7 @@ def stream_delete(req: Request) -> dict[str, Any]:
     stream = lookup(jsa, _stream_name(req))
     del jsa.streams[stream.name]
     stream.delete()
+    stream_events.stream_action(jsa, stream.name, "delete")
     return {"success": True}
 
 

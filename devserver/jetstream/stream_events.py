@@ -1,0 +1,58 @@
+"""Stream advisories and the API audit advisory, published as nats-server does.
+
+Owns `stream_action` (`$JS.EVENT.ADVISORY.STREAM.CREATED|UPDATED|DELETED.<stream>`) and
+`api_audit` (`$JS.EVENT.ADVISORY.API`, one per answered API request, with the request and the
+response text). As in nats-server an event is only built when someone listens on its subject.
+The audit's `client` names what the server knows here: the account and this server (internal
+subscriptions do not see the requesting connection). May import: schemas,
+devserver.jetstream.advisories, devserver.jetstream.api, devserver.jetstream.timefmt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from devserver.jetstream.advisories import ADVISORY, event_id
+from devserver.jetstream.api import encode
+from devserver.jetstream.timefmt import format_time
+from schemas import subjects
+
+if TYPE_CHECKING:
+    from devserver.jetstream.accounts import JsAccount
+
+_BUILDERS = {
+    "create": subjects.advisory_stream_created,
+    "modify": subjects.advisory_stream_updated,
+    "delete": subjects.advisory_stream_deleted,
+}
+
+
+def _listened(jsa: JsAccount, subject: str) -> bool:
+    plain, queues = jsa.account.sublist.match(subject.encode())
+    return bool(plain or queues)
+
+
+def _header(jsa: JsAccount, kind: str) -> dict[str, Any]:
+    return {"type": ADVISORY + kind, "id": event_id(), "timestamp": format_time(jsa.server.clock.now_ns())}
+
+
+def stream_action(jsa: JsAccount, stream: str, action: str) -> None:
+    """A stream was created ("create"), updated ("modify") or deleted ("delete")."""
+    subject = _BUILDERS[action](stream)
+    if _listened(jsa, subject):
+        jsa.send(subject, encode({**_header(jsa, "stream_action"), "stream": stream, "action": action}))
+
+
+def api_audit(jsa: JsAccount, subject: str, request: bytes, response: bytes) -> None:
+    """The audit trail of one API request and the server's response."""
+    if not _listened(jsa, subjects.ADVISORY_API):
+        return
+    server = jsa.server
+    doc = _header(jsa, "api_audit")
+    doc["server"] = server.server_id
+    doc["client"] = {"acc": jsa.name, "server": server.server_id, "kind": "Client", "client_type": "nats"}
+    doc["subject"] = subject
+    if request:
+        doc["request"] = request.decode(errors="replace")
+    doc["response"] = response.decode()
+    jsa.send(subjects.ADVISORY_API, encode(doc))
