@@ -49,6 +49,7 @@ class Request:
     path: str
     query: dict[str, str]  # the first value of each key, as Go's URL.Query().Get
     keep_alive: bool
+    http10: bool = False  # an HTTP/1.0 client keeps the connection only when told so
 
 
 @dataclass(slots=True)
@@ -129,7 +130,7 @@ def _parse_head(head: bytes) -> tuple[Request, int]:
     else:
         keep_alive = "keep-alive" in connection
     path, query = _split_target(target)
-    return Request(method, path, query, keep_alive), length
+    return Request(method, path, query, keep_alive, version == "HTTP/1.0"), length
 
 
 def _split_target(target: str) -> tuple[str, dict[str, str]]:
@@ -172,7 +173,8 @@ class _DateHeader:
 _date = _DateHeader()
 
 
-def encode(response: Response, head_only: bool = False, close: bool = False) -> bytes:
+def encode(response: Response, head_only: bool = False, close: bool = False, keep: bool = False) -> bytes:
+    """The response bytes; `close` or `keep` add the Connection header that says so."""
     lines = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}"]
     lines.extend(f"{name}: {value}" for name, value in response.headers)
     lines.append(f"Content-Type: {response.content_type}")
@@ -180,6 +182,8 @@ def encode(response: Response, head_only: bool = False, close: bool = False) -> 
     lines.append(f"Content-Length: {len(response.body)}")
     if close:
         lines.append("Connection: close")
+    elif keep:
+        lines.append("Connection: keep-alive")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head if head_only else head + response.body
 
@@ -217,9 +221,10 @@ class _HttpConnection(asyncio.Protocol):
             transport.close()
             return
         for request in requests:
-            transport.write(
-                encode(self._respond(request), request.method == "HEAD", close=not request.keep_alive)
-            )
+            response = self._respond(request)
+            head_only = request.method == "HEAD"
+            keep = request.http10 and request.keep_alive
+            transport.write(encode(response, head_only, close=not request.keep_alive, keep=keep))
             if not request.keep_alive:
                 transport.close()
                 return
