@@ -181,15 +181,19 @@ def decode(body: bytes, request_type: str | None) -> Any:
 
 
 def _go_syntax_error(body: bytes, exc: json.JSONDecodeError) -> str:
+    """encoding/json's SyntaxError text; Go's offset counts the bytes read, one past the culprit."""
     text = exc.doc
     if exc.pos >= len(text.rstrip()):
         return "unexpected EOF"
     char = text[exc.pos]
-    if exc.msg.startswith("Extra data"):
-        return f"invalid character '{char}' after top-level value"
+    where = f"at offset {exc.pos + 1}"
     if exc.msg.startswith("Expecting property name"):
-        return f"invalid character '{char}' looking for beginning of object key string at offset {exc.pos}"
-    return f"invalid character '{char}' looking for beginning of value at offset {exc.pos}"
+        return f"invalid character '{char}' looking for beginning of object key string {where}"
+    if exc.msg.startswith("Expecting ',' delimiter") and text[exc.pos - 1 : exc.pos] != ",":
+        return f"invalid character '{char}' after object key:value pair {where}"
+    if exc.msg.startswith("Expecting ':' delimiter"):
+        return f"invalid character '{char}' after object key {where}"
+    return f"invalid character '{char}' looking for beginning of value {where}"
 
 
 def _schema_problem(request_type: str, doc: Any) -> str | None:
