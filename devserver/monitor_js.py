@@ -3,7 +3,8 @@
 Owns how nats-server's monitor.go reports JetStream (JSInfo, AccountDetail, StreamDetail,
 HealthStatus) in its field order, built from devserver's `JetStream` engine: its accounts,
 their streams and consumers. Pure: reads the engine, returns dicts. `None` for the engine
-means JetStream is off. May import: schemas, devserver.jetstream (reading only).
+means JetStream is off.
+May import: schemas, devserver.jetstream (reading only), devserver.monitor_connz (paging).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.accounts import API_LEVEL
+from devserver.monitor_connz import DEFAULT_LIST_SIZE, page
 from schemas import errors
 
 if TYPE_CHECKING:
@@ -134,8 +136,8 @@ def jsz(js: JetStream | None, opts: JszOptions) -> dict[str, Any]:
     }
     chosen = [jsa for jsa in accounts if jsa.name == opts.account]
     if not chosen and opts.accounts:
-        offset = min(max(opts.offset, 0), len(accounts))
-        chosen = accounts[offset : offset + (opts.limit or 1024)]
+        limit = opts.limit or DEFAULT_LIST_SIZE
+        chosen = page(accounts, opts.offset, limit) if limit > 0 else accounts
     if chosen:
         info["account_details"] = [account_detail(jsa, opts) for jsa in chosen]
     return info
