@@ -109,7 +109,13 @@ class App:
         """Run one command's coroutine to completion."""
         import asyncio
 
-        return asyncio.run(coro)
+        try:
+            return asyncio.run(coro)
+        except Exception as e:
+            if type(e).__module__.startswith("nats."):  # nats-py's own errors: say what it said
+                text = str(e).removeprefix("nats: ").strip() or type(e).__name__
+                raise CliError(text) from None
+            raise
 
 
 class AliasGroup(click.Group):

@@ -39,8 +39,11 @@ class Subjects:
         def subject(*args: Any) -> str:
             try:
                 return build(*args, prefix=self.prefix)
-            except ValueError as e:
-                raise CliError(f"invalid name: {e}") from None
+            except ValueError:
+                bad = next((a for a in args if not _is_token(a)), "")
+                raise CliError(
+                    f'invalid name "{bad}": names cannot be empty or contain ".", "*", ">" or spaces'
+                ) from None
 
         return subject
 
@@ -84,7 +87,9 @@ class Client:
             "servers": s.servers,
             "name": "pynats",
             "allow_reconnect": False,
-            "max_reconnect_attempts": 0,
+            # one pass over the server list, no pause (0 would retry forever in nats-py)
+            "max_reconnect_attempts": 1,
+            "reconnect_time_wait": 0,
             "connect_timeout": max(1, int(self.timeout)),
             "error_cb": self._on_error,
             "disconnected_cb": _noop,
@@ -107,7 +112,11 @@ class Client:
             options["tls"] = tls
             options["tls_handshake_first"] = s.tls_first
         try:
-            self.nc = await nats.connect(**options)
+            self.nc = await asyncio.wait_for(nats.connect(**options), self.timeout + 1)
+        except ImportError as e:
+            raise CliError(
+                f"--creds and --nkey need the {e.name or 'nkeys'} package: pip install nkeys"
+            ) from None
         except Exception as e:  # nats-py raises many kinds; all mean "could not connect"
             cause = self._errors[-1] if self._errors else e
             raise CliError(f"could not connect to {s.url}: {_describe(cause)}") from None
@@ -295,6 +304,11 @@ class Client:
             raise CliError("acknowledgement was not received: consumer gone?") from None
 
 
+def _is_token(value: object) -> bool:
+    text = str(value)
+    return bool(text) and not any(c in text for c in ".*> \t\r\n")
+
+
 def _describe(e: BaseException) -> str:
     text = str(e).strip()
     if isinstance(e, nats_errors.NoServersError) or not text:
@@ -303,7 +317,7 @@ def _describe(e: BaseException) -> str:
         return "connection refused"
     if "nats: " in text:
         text = text.replace("nats: ", "")
-    return text
+    return text.strip("'\"")
 
 
 async def _noop(*_: object) -> None:
