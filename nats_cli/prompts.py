@@ -144,7 +144,9 @@ async def confirm(label: str, *, flag: str | None, help: str = "", default: bool
 
     require_terminal(label, flag)
     while True:
-        answer = await _ask(_with_help_key(questionary.confirm(label, default=default, qmark="?"), False))
+        choices = "(Y/n, ? for help)" if default else "(y/N, ? for help)"
+        question = questionary.confirm(label, default=default, qmark="?", instruction=choices)
+        answer = await _ask(_with_help_key(question, False))
         if answer is HELP:
             _show_help(help, flag)
             continue
