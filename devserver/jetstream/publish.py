@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from devserver.jetstream.accounts import JS_CLIENT, MEMORY
 from devserver.jetstream.timefmt import format_time
 from devserver.protocol.headers import get as header
+from devserver.protocol.headers import strip_status
 
 if TYPE_CHECKING:
     from devserver.jetstream.storage import MemoryStore
 
 MAX_HEADER = 65535
+VERSION_LINE = b"NATS/1.0\r\n"
 # acks are written out every this many, not only at the end of the loop turn: the publisher sees
 # them while the rest of its burst is being stored (measured: +30% for nats-py publish_async)
 ACK_FLUSH_EVERY = 64
@@ -65,6 +67,7 @@ class Publisher:
     config: dict[str, Any]
     store: MemoryStore
     consumers: dict[str, Any]
+    remove_msg: Any
 
     def _setup_publish(self) -> None:
         """Cache the config values the hot path reads (called again after every update)."""
@@ -121,6 +124,8 @@ class Publisher:
             if hdr > MAX_HEADER:
                 raise Reject("JSStreamHeaderExceedsMaximumErr")
             block = payload[:hdr]
+            if not block.startswith(VERSION_LINE):
+                block = strip_status(block)  # a status line is not stored
             msg_id, rollup, dup = self._check_headers(subject, block, now)
             if dup:
                 return dup
@@ -245,17 +250,18 @@ class Publisher:
 
     def _enforce_limits(self, subject: str) -> None:
         store = self.store
+        remove = self.remove_msg
         if self._max_per > 0:
             while store.subject_count(subject) > self._max_per:
-                self.store.remove(store.subject_first(subject))
+                remove(store.subject_first(subject))
         if self._discard_new:
             return
         if self._max_msgs > 0:
             while store.msgs > self._max_msgs:
-                store.remove(store.first_seq)
+                remove(store.first_seq)
         if self._max_bytes > 0:
             while store.bytes > self._max_bytes and store.msgs:
-                store.remove(store.first_seq)
+                remove(store.first_seq)
 
     def _rollup(self, subject: str, kind: str) -> None:
         if kind == ROLLUP_SUB:

@@ -15,9 +15,12 @@ What consumers (consumers.py, consumer_api.py) may use:
     stream.jsa                  the account's JsAccount (`send()` to publish as the server)
 and what a stream calls on a consumer object, when it has the method:
     consumer.on_message(seq, subject)          after each new stored message
+    consumer.on_removed(seq, subject)          a message left otherwise than by purge (limits,
+                                               max_age, MSG.DELETE, remove_msg)
     consumer.on_purge(filter, first_seq)       after a purge (filter None = all; first_seq = the
                                                first sequence left that the purge filter covers)
     consumer.matches(subject) -> bool          interest retention: is it interested in subject
+    consumer.on_stream_close()                 the server stops (keep state, drop timers)
     consumer.on_stream_delete()                the stream is being deleted
     consumer.on_removed(seq, subject)          after one message left the store (limits, delete,
                                                retention acks, filtered purges)
@@ -160,11 +163,11 @@ class Stream(Publisher):
         if self._max_per > 0:
             for subject in list(store.subjects()):
                 while store.subject_count(subject) > self._max_per:
-                    store.remove(store.subject_first(subject))
+                    self.remove_msg(store.subject_first(subject))
         while self._max_msgs > 0 and store.msgs > self._max_msgs:
-            store.remove(store.first_seq)
+            self.remove_msg(store.first_seq)
         while self._max_bytes > 0 and store.bytes > self._max_bytes and store.msgs:
-            store.remove(store.first_seq)
+            self.remove_msg(store.first_seq)
 
     # -- info
 
@@ -245,8 +248,18 @@ class Stream(Publisher):
                 hook(seq, subject)
 
     def remove_msg(self, seq: int) -> bool:
-        """Drop one message (acks on workqueue and interest streams, MSG.DELETE)."""
-        removed = self.store.remove(seq)
+        """Drop one message (acks on workqueue and interest streams, MSG.DELETE, limits, age);
+        the consumers hear of it through `on_removed`."""
+        if not self.consumers:
+            removed = self.store.remove(seq)
+        else:
+            msg = self.store.load(seq)
+            removed = msg is not None and self.store.remove(seq)
+            if removed:
+                for consumer in list(self.consumers.values()):
+                    hook = getattr(consumer, "on_removed", None)
+                    if hook is not None:
+                        hook(seq, msg.subject)
         if removed:
             self.js.dirty.add(self)
         return removed
@@ -267,7 +280,7 @@ class Stream(Publisher):
             first = store.load(store.first_seq)
             if first is None or first.ts > horizon:
                 break
-            store.remove(first.seq)
+            self.remove_msg(first.seq)
         if store.msgs:
             self._schedule_expiry()
         self.js.dirty.add(self)
