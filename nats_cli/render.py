@@ -184,8 +184,6 @@ def stream_state_rows(state: dict) -> list[Row]:
     ]
     if state.get("num_deleted"):
         rows.append(("Deleted Messages", format_int(state["num_deleted"])))
-    if state.get("num_subjects"):
-        rows.append(("Number of Subjects", format_int(state["num_subjects"])))
     rows.append(("Active Consumers", format_int(state.get("consumer_count"))))
     return rows
 

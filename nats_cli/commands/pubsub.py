@@ -106,20 +106,13 @@ def pub(app: App, subject, body, headers, count, reply, wait, quiet) -> None:
 @pass_app
 def req(app: App, subject, body, headers, raw) -> None:
     """Send BODY to SUBJECT as a request and print the reply."""
-    from nats import errors as nats_errors
-
     hdrs = parse_headers(headers)
 
     async def run() -> None:
         async with app.client() as c:
             if not raw:
                 terminal.err(f"Sending request on {subject}")
-            try:
-                msg = await c.nc.request(subject, body.encode(), timeout=app.timeout, headers=hdrs)
-            except nats_errors.NoRespondersError:
-                raise CliError(f"no responders for {subject}") from None
-            except nats_errors.TimeoutError:
-                raise CliError(f"no reply on {subject} within {app.timeout:g}s") from None
+            msg = await request(c, subject, body.encode(), hdrs, app.timeout)
             if not raw:
                 terminal.err(f"Received with {len(msg.data)} bytes on {msg.subject}")
                 for key, value in (msg.headers or {}).items():
@@ -129,6 +122,29 @@ def req(app: App, subject, body, headers, raw) -> None:
             terminal.out_bytes(msg.data + b"\n")
 
     app.run(run())
+
+
+async def request(c, subject: str, data: bytes, headers: dict | None, timeout: float):
+    """A request through an inbox of our own: replies keep their own subject (a JetStream pull
+    request is answered with the stored message's subject, which nats-py's request() cannot match)."""
+    from nats import errors as nats_errors
+
+    inbox = c.nc.new_inbox()
+    sub = await c.nc.subscribe(inbox, max_msgs=1)
+    try:
+        await c.nc.publish(subject, data, reply=inbox, headers=headers)
+        try:
+            msg = await sub.next_msg(timeout=timeout)
+        except nats_errors.TimeoutError:
+            raise CliError(f"no reply on {subject} within {timeout:g}s") from None
+    finally:
+        try:
+            await sub.unsubscribe()
+        except nats_errors.Error:
+            pass
+    if (msg.headers or {}).get("Status") == "503" and not msg.data:
+        raise CliError(f"no responders for {subject}")
+    return msg
 
 
 @click.command("sub")
