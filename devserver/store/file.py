@@ -1,0 +1,597 @@
+"""The file store: append-only block files with a checksum per record, and an index beside them.
+
+The store owns one directory (a stream passes `<stream dir>/msgs`):
+
+    <n>.blk      blocks of records (records.py), appended in order and rotated at `block_size`
+    index.db     the in-memory index as of the last clean close (a cache: blocks are the truth)
+    meta.json    the format version
+
+Writing: `store()` encodes a record into a write buffer; `flush()` hands the buffer to the OS
+(and, with `sync_always`, fsyncs it). The server appends a batch, calls `flush()` once, then sends
+the PubAcks for the whole batch: that is the group commit, one write (and one fsync) shared by
+every publish in the batch. With the default policy the server calls `maybe_sync(now_ns)` from
+a timer and the store fsyncs every `sync_interval_ns` (2 minutes, as nats-server).
+
+Removals append markers (F_DEL per message, F_FLOOR for compact/purge/expiry, F_LAST for skipped
+sequences) to the newest block; a block whose messages are all gone is deleted, after copying any
+F_DEL it holds that older blocks still need. `erase` also overwrites the record in place.
+
+Opening: index.db is used when every block it lists is still there with the checksum it
+recorded; records written after it are replayed. Otherwise every block is scanned. A damaged
+record is skipped, reported in `warnings` (for the server's log) and in `state().lost`, and the
+rest is served; damage at the very end of the newest block is a torn write and is cut off.
+
+May import: devserver.store.*.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import sys
+from array import array
+from collections import OrderedDict
+from dataclasses import astuple, dataclass
+from zlib import crc32
+
+from devserver.store import records
+from devserver.store.atomic import fsync_dir, write_atomic
+from devserver.store.base import LostData, StoredMsg, StoreError
+from devserver.store.index import DEAD, IndexedStore
+
+BLOCK_SUFFIX = ".blk"
+INDEX_FILE = "index.db"
+META_FILE = "meta.json"
+FORMAT = 1
+DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+DEFAULT_SYNC_INTERVAL_NS = 120 * 1_000_000_000
+READ_AHEAD = 64 * 1024  # bytes read at once for loads, so sequential reads cost few syscalls
+WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for flush()
+READ_FDS = 8  # open descriptors kept for older blocks
+INDEX_MAGIC = b"PYNATSIX"
+_LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+class _Stale(Exception):
+    """index.db describes blocks as they no longer are."""
+
+
+@dataclass(slots=True)
+class _Block:
+    num: int
+    size: int = 0  # bytes in the file, plus pending ones for the newest block
+    live: int = 0  # messages still in the stream
+    lo: int = 0  # lowest and highest message sequence written to it
+    hi: int = 0
+    dels: int = 0  # F_DEL markers it holds
+    crc: int | None = None  # crc32 of the whole file, when known
+
+
+class FileStore(IndexedStore):
+    """A stream store on disk (`storage: file`)."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        sync_always: bool = False,
+        sync_interval_ns: int = DEFAULT_SYNC_INTERVAL_NS,
+    ) -> None:
+        super().__init__()
+        self.directory = os.fspath(directory)
+        self.warnings: list[str] = []  # recovery findings for the server to log
+        self._block_size = block_size
+        self._sync_always = sync_always
+        self._sync_interval_ns = sync_interval_ns
+        self._last_sync_ns: int | None = None
+        self._blocks: dict[int, _Block] = {}
+        self._active = _Block(0)
+        self._fd = -1
+        self._wbuf = bytearray()
+        self._flushed = 0  # bytes of the newest block already handed to the OS
+        self._dirty = False  # written but not fsynced
+        self._dir_dirty = False  # block files created or removed since the last fsync
+        self._empty: list[int] = []  # blocks whose last message went away, to delete
+        self._read_fds: OrderedDict[int, int] = OrderedDict()
+        self._cache = (-1, 0, b"")  # (block, offset, bytes) of the last read
+        self._lost: list[int] = []
+        self._lost_bytes = 0
+        self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
+        self._open()
+
+    # -- layout
+
+    def _path(self, num: int) -> str:
+        return os.path.join(self.directory, f"{num}{BLOCK_SUFFIX}")
+
+    def _block_nums(self) -> list[int]:
+        nums = []
+        for name in os.listdir(self.directory):
+            stem, dot, ext = name.partition(".")
+            if dot and f".{ext}" == BLOCK_SUFFIX and stem.isdigit():
+                nums.append(int(stem))
+        return sorted(nums)
+
+    # -- opening
+
+    def _open(self) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        meta_path = os.path.join(self.directory, META_FILE)
+        if os.path.exists(meta_path):
+            with open(meta_path, "rb") as f:
+                meta = json.loads(f.read())
+            if meta.get("format") != FORMAT:
+                raise StoreError(f"{self.directory}: unsupported store format {meta.get('format')!r}")
+        else:
+            write_atomic(meta_path, json.dumps({"format": FORMAT}).encode())
+        nums = self._block_nums()
+        if not self._load_index(nums):
+            for num in nums:
+                self._blocks[num] = blk = _Block(num)
+                self._replay(blk, 0, num == nums[-1])
+        self._settle_damage(None)
+        if nums:
+            self._active = self._blocks[nums[-1]]
+            self._fd = os.open(self._path(self._active.num), os.O_RDWR)
+            self._flushed = self._active.size
+        else:
+            self._new_block(1)
+        self._mutated()
+
+    def _replay(self, blk: _Block, start: int, newest: bool) -> None:
+        """Apply the records of a block from `start`; cut a torn tail of the newest block."""
+        with open(self._path(blk.num), "rb") as f:
+            buf = f.read()
+        names: dict[bytes, str] = {}
+        append, num = self._append, blk.num << 32
+        end = start
+        for off, flags, seq, ts, slen in records.scan(buf, start):
+            if flags == records.DAMAGED:
+                if seq == len(buf) and newest:
+                    break
+                self._note_damage(blk, off, seq, ts)
+                end = seq
+                continue
+            end = off + (flags & records.LEN_MASK)
+            if not flags & records.NOT_MSG:
+                if seq <= self.last_seq:
+                    self.warnings.append(f"{self._path(blk.num)}: record for seq {seq} out of order, skipped")
+                    continue
+                if self._damage is not None:
+                    self._settle_damage(seq)
+                h0 = off + records.HEAD_LEN + (4 if flags & records.F_HDR else 0)
+                subject = buf[h0 : h0 + slen]
+                name = names.get(subject)
+                if name is None:
+                    name = names[subject] = subject.decode()
+                append(seq, name, ts, flags & records.LEN_MASK, num | off)
+                blk.live += 1
+                blk.hi = seq
+                if not blk.lo:
+                    blk.lo = seq
+            elif flags & records.F_DEL:
+                blk.dels += 1
+                self._replay_delete(seq)
+            elif flags & records.F_FLOOR:
+                self._compact_index(seq)
+                self.last_ts = ts
+            elif flags & records.F_LAST:
+                if seq > self.last_seq:
+                    self._skip_index(seq - self.last_seq, ts)
+            elif seq > self.last_seq:  # an erased message still used its sequence
+                self._skip_index(seq - self.last_seq, ts)
+        blk.size = end
+        if end < len(buf):
+            self.warnings.append(f"{self._path(blk.num)}: cut {len(buf) - end} bytes of torn or damaged tail")
+            with open(self._path(blk.num), "r+b") as f:
+                f.truncate(end)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _replay_delete(self, seq: int) -> None:
+        p = self._pos(seq)
+        if p >= 0:
+            self._drop(p)
+            self._tidy()
+        elif seq in self._lost:
+            self._lost.remove(seq)
+
+    def _note_damage(self, blk: _Block, off: int, end: int, claimed: int) -> None:
+        """A damaged region [off, end) that good records follow (or that ends an older block)."""
+        self.warnings.append(
+            f"{self._path(blk.num)}: {end - off} damaged bytes at offset {off} skipped (checksum mismatch)"
+        )
+        self._lost_bytes += end - off
+        if self._damage is None:
+            self._damage = (self.last_seq, claimed)
+
+    def _settle_damage(self, next_seq: int | None) -> None:
+        """Name the sequences lost in the damaged region, now that the next good one is known."""
+        if self._damage is None:
+            return
+        prev, claimed = self._damage
+        self._damage = None
+        if prev < claimed <= prev + _LOST_RANGE and (next_seq is None or claimed < next_seq):
+            lost = [claimed]
+        elif next_seq is not None and next_seq - prev - 1 <= _LOST_RANGE:
+            lost = list(range(prev + 1, next_seq))
+        else:
+            lost = []
+        self._lost.extend(lost)
+        if lost:
+            self.warnings.append(f"lost messages {lost[0]}..{lost[-1]} ({len(lost)})")
+            if lost[-1] > self.last_seq:
+                self._skip_index(lost[-1] - self.last_seq, None)
+
+    # -- the index file
+
+    def _load_index(self, nums: list[int]) -> bool:
+        path = os.path.join(self.directory, INDEX_FILE)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return False
+        try:
+            meta, columns = _decode_index(raw)
+            listed = [_Block(*b) for b in meta["blocks"]]
+            if [b.num for b in listed] != nums[: len(listed)]:
+                raise _Stale("blocks were added or removed")
+            for blk in listed:
+                if _file_crc(self._path(blk.num), blk.size) != blk.crc:
+                    raise _Stale(f"block {blk.num} changed")
+            state = [meta[key] for key in ("msgs", "bytes", "first_seq", "last_seq", "last_ts")]
+            table = meta["subjects"]
+            lost, lost_bytes = meta["lost"]
+        except _Stale:
+            return False  # blocks changed since (a crash, or damage the scan will report)
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            self.warnings.append(f"{path}: not usable ({exc}), rebuilding the index from the blocks")
+            return False
+        self.msgs, self.bytes, self.first_seq, self.last_seq, self.last_ts = state
+        self._seqs, self._sids, self._tss, self._sizes, self._extra = columns
+        self._dead = self._sids.count(DEAD)
+        for sid, entry in enumerate(table):
+            name, count, first, last = entry or (None, 0, 0, 0)
+            self._subj.append(name)
+            self._count.append(count)
+            self._sfirst.append(first)
+            self._slast.append(last)
+            if name is None:
+                self._free.append(sid)
+            else:
+                self._sid_of[name] = sid
+        self._lost, self._lost_bytes = lost, lost_bytes
+        for blk in listed:
+            self._blocks[blk.num] = blk
+            if os.path.getsize(self._path(blk.num)) > blk.size:
+                blk.crc = None
+                self._replay(blk, blk.size, blk.num == nums[-1])
+        for num in nums[len(listed) :]:
+            self._blocks[num] = blk = _Block(num)
+            self._replay(blk, 0, num == nums[-1])
+        return True
+
+    def _write_index(self) -> None:
+        for blk in self._blocks.values():
+            if blk.crc is None or blk is self._active:
+                blk.crc = _file_crc(self._path(blk.num), blk.size)
+        s = self._start
+        meta = {
+            "byteorder": sys.byteorder,
+            "msgs": self.msgs,
+            "bytes": self.bytes,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "last_ts": self.last_ts,
+            "blocks": [astuple(b) for b in self._blocks.values()],
+            "subjects": [
+                None if name is None else [name, self._count[i], self._sfirst[i], self._slast[i]]
+                for i, name in enumerate(self._subj)
+            ],
+            "lost": [self._lost, self._lost_bytes],
+        }
+        head = json.dumps(meta).encode()
+        parts = [INDEX_MAGIC, _U32.pack(len(head)), head]
+        for col in self._columns():
+            raw = col[s:].tobytes()
+            parts += [_U64.pack(len(raw)), raw]
+        body = b"".join(parts)
+        write_atomic(os.path.join(self.directory, INDEX_FILE), body + _U32.pack(crc32(body)))
+
+    # -- writing
+
+    def _extra_column(self) -> array:
+        return array("Q")
+
+    def _new_block(self, num: int) -> None:
+        self._fd = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._active = self._blocks[num] = _Block(num)
+        self._flushed = 0
+        self._dir_dirty = True
+
+    def _rotate(self) -> None:
+        """Seal the newest block and start the next one, which first records the sequence bounds."""
+        old = self._active
+        self._write_out()
+        if self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+        os.close(self._fd)
+        old.crc = None
+        self._new_block(old.num + 1)
+        if self.first_seq:
+            self._marker(records.F_FLOOR, self.first_seq)
+        if self.last_seq:
+            self._marker(records.F_LAST, self.last_seq)
+        if not old.live:
+            self._reap(old)
+
+    def _marker(self, flag: int, seq: int) -> None:
+        self._wbuf += records.pack_marker(flag, seq, self.last_ts)
+        self._active.size += records.MARKER_LEN
+
+    def _persist_msg(
+        self, seq: int, subject: str, headers: bytes | None, data: bytes, ts: int
+    ) -> tuple[int, int]:
+        try:
+            rec = records.pack_msg(seq, ts, subject.encode(), headers, data)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        blk = self._active
+        if blk.size + len(rec) > self._block_size and blk.size:
+            self._rotate()
+            blk = self._active
+        off = blk.size
+        self._wbuf += rec
+        blk.size = off + len(rec)
+        blk.live += 1
+        blk.hi = seq
+        if not blk.lo:
+            blk.lo = seq
+        if len(self._wbuf) >= WRITE_BUFFER:
+            self._write_out()
+        return len(rec), blk.num << 32 | off
+
+    def _persist_delete(self, pos: int, erase: bool) -> None:
+        self._marker(records.F_DEL, self._seqs[pos])
+        self._active.dels += 1
+        if erase:
+            self._erase(pos)
+
+    def _persist_floor(self) -> None:
+        self._marker(records.F_FLOOR, self.first_seq)
+
+    def _persist_skip(self) -> None:
+        self._marker(records.F_LAST, self.last_seq)
+
+    def _erase(self, pos: int) -> None:
+        """Overwrite the record in place: same length, F_ERASED, random body, fresh checksum."""
+        loc = self._extra[pos]
+        num, off = loc >> 32, loc & 0xFFFFFFFF
+        rec = records.erased(self._record(num, off, self._sizes[pos]))
+        self._cache = (-1, 0, b"")
+        if num == self._active.num and off >= self._flushed:
+            start = off - self._flushed
+            self._wbuf[start : start + len(rec)] = rec
+            return
+        self._write_out()  # the F_DEL first: a torn overwrite is then known to be a deletion
+        if num == self._active.num:
+            os.pwrite(self._fd, rec, off)
+            self._dirty = True
+        else:
+            fd = os.open(self._path(num), os.O_WRONLY)
+            try:
+                os.pwrite(fd, rec, off)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._blocks[num].crc = None
+
+    def _dropped(self, pos: int) -> None:
+        blk = self._blocks[self._extra[pos] >> 32]
+        blk.live -= 1
+        if not blk.live and blk is not self._active:
+            self._empty.append(blk.num)
+
+    def _cleared(self) -> None:
+        for blk in self._blocks.values():
+            blk.live = 0
+        if self._active.size:
+            self._rotate()
+        self._empty = [num for num in self._blocks if num != self._active.num]
+
+    def _mutated(self) -> None:
+        empty, self._empty = self._empty, []
+        for num in empty:
+            blk = self._blocks.get(num)
+            if blk is not None and not blk.live and blk is not self._active:
+                self._reap(blk)
+
+    def _reap(self, blk: _Block) -> None:
+        """Delete a block with no messages left, keeping the F_DEL markers older blocks need."""
+        if blk.dels:
+            with open(self._path(blk.num), "rb") as f:
+                buf = f.read()
+            older = [b for b in self._blocks.values() if b.num < blk.num and b.live]
+            for _off, flags, seq, _ts, _slen in records.scan(buf):
+                if flags & records.F_DEL and any(b.lo <= seq <= b.hi for b in older):
+                    self._marker(records.F_DEL, seq)
+                    self._active.dels += 1
+        self.flush()  # the markers that make this block unnecessary are written before it goes
+        fd = self._read_fds.pop(blk.num, None)
+        if fd is not None:
+            os.close(fd)
+        if self._cache[0] == blk.num:
+            self._cache = (-1, 0, b"")
+        os.unlink(self._path(blk.num))
+        del self._blocks[blk.num]
+        self._dir_dirty = True
+
+    def _write_out(self) -> None:
+        """Hand the write buffer to the OS."""
+        if not self._wbuf:
+            return
+        with memoryview(self._wbuf) as view:
+            done = 0
+            while done < len(view):
+                done += os.pwrite(self._fd, view[done:], self._flushed + done)
+        self._flushed += done
+        self._wbuf.clear()
+        self._dirty = True
+
+    def _fsync(self) -> None:
+        if self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+        if self._dir_dirty:
+            fsync_dir(self.directory)
+            self._dir_dirty = False
+
+    def flush(self) -> None:
+        """Hand everything stored so far to the OS (and fsync it with `sync_always`).
+
+        Call once per batch of stores, before sending their PubAcks.
+        """
+        self._write_out()
+        if self._sync_always:
+            self._fsync()
+
+    def sync(self) -> None:
+        """Flush and fsync now."""
+        self._write_out()
+        self._fsync()
+
+    def maybe_sync(self, now_ns: int) -> bool:
+        """Sync when `sync_interval_ns` has passed since the last sync (the first call starts the clock)."""
+        if self._last_sync_ns is None:
+            self._last_sync_ns = now_ns
+        if now_ns - self._last_sync_ns < self._sync_interval_ns:
+            return False
+        self.sync()
+        self._last_sync_ns = now_ns
+        return True
+
+    # -- reading
+
+    def _record(self, num: int, off: int, size: int) -> bytes:
+        """The raw bytes of a record, from the write buffer, the read cache or the file."""
+        if num == self._active.num and off >= self._flushed:
+            start = off - self._flushed
+            return bytes(self._wbuf[start : start + size])
+        cnum, coff, cbuf = self._cache
+        if cnum == num and coff <= off and off + size <= coff + len(cbuf):
+            return cbuf[off - coff : off - coff + size]
+        buf = os.pread(self._read_fd(num), max(READ_AHEAD, size), off)
+        self._cache = (num, off, buf)
+        return buf[:size]
+
+    def _read_fd(self, num: int) -> int:
+        if num == self._active.num:
+            return self._fd
+        fd = self._read_fds.get(num)
+        if fd is None:
+            if len(self._read_fds) >= READ_FDS:
+                os.close(self._read_fds.popitem(last=False)[1])
+            fd = self._read_fds[num] = os.open(self._path(num), os.O_RDONLY)
+        else:
+            self._read_fds.move_to_end(num)
+        return fd
+
+    def _read(self, pos: int) -> StoredMsg | None:
+        loc, size = self._extra[pos], self._sizes[pos]
+        rec = self._record(loc >> 32, loc & 0xFFFFFFFF, size)
+        if len(rec) != size or not records.intact(rec):
+            self._damaged_at_read(pos)
+            return None
+        flags, seq, ts, slen = records.HEAD.unpack_from(rec)
+        if flags & records.F_HDR:
+            h0 = records.HEAD_LEN + 4 + slen
+            d0 = h0 + records.HLEN.unpack_from(rec, records.HEAD_LEN)[0]
+            headers = rec[h0:d0]
+        else:
+            d0 = records.HEAD_LEN + slen
+            headers = None
+        return StoredMsg(seq, self._subj[self._sids[pos]], headers, rec[d0 : size - 8], ts)
+
+    def _damaged_at_read(self, pos: int) -> None:
+        """A record that no longer matches its checksum: report it lost and stop serving it."""
+        seq, size = self._seqs[pos], self._sizes[pos]
+        self.warnings.append(f"message {seq} failed its checksum on read; reported lost")
+        self._lost.append(seq)
+        self._lost_bytes += size
+        self._drop(pos)
+        self._tidy()
+        self._mutated()
+
+    def _lost_data(self) -> LostData | None:
+        if not self._lost:
+            return None
+        return LostData(sorted(self._lost), self._lost_bytes)
+
+    # -- lifecycle
+
+    def _close_fds(self) -> None:
+        for fd in self._read_fds.values():
+            os.close(fd)
+        self._read_fds.clear()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def close(self) -> None:
+        """Flush, fsync and save the index; the store is unusable afterwards."""
+        if self._fd < 0:
+            return
+        self.sync()
+        self._write_index()
+        self._close_fds()
+
+    def delete(self) -> None:
+        """Remove the store's directory and everything in it."""
+        self._close_fds()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _file_crc(path: str, size: int) -> int:
+    """crc32 of the first `size` bytes of a file (ValueError if it is shorter)."""
+    crc, left = 0, size
+    buf = bytearray(1024 * 1024)
+    with open(path, "rb", buffering=0) as f:
+        while left:
+            n = f.readinto(buf)
+            if not n:
+                raise _Stale(f"{path} is shorter than recorded")
+            n = min(n, left)
+            crc = crc32(memoryview(buf)[:n], crc)
+            left -= n
+    return crc
+
+
+def _decode_index(raw: bytes) -> tuple[dict, tuple[array, array, array, array, array]]:
+    """Check and split index.db into its metadata and its five columns."""
+    if len(raw) < len(INDEX_MAGIC) + 8 or not raw.startswith(INDEX_MAGIC):
+        raise ValueError("not an index file")
+    if _U32.unpack_from(raw, len(raw) - 4)[0] != crc32(memoryview(raw)[:-4]):
+        raise ValueError("checksum mismatch")
+    off = len(INDEX_MAGIC)
+    (n,) = _U32.unpack_from(raw, off)
+    meta = json.loads(raw[off + 4 : off + 4 + n])
+    if meta["byteorder"] != sys.byteorder:
+        raise ValueError("written on a machine of the other byte order")
+    off += 4 + n
+    columns = []
+    for code in "QIqIQ":
+        (n,) = _U64.unpack_from(raw, off)
+        col = array(code)
+        col.frombytes(raw[off + 8 : off + 8 + n])
+        columns.append(col)
+        off += 8 + n
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError("columns of different lengths")
+    return meta, tuple(columns)

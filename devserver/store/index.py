@@ -1,0 +1,573 @@
+"""The in-memory message index both stores share, and every query answered from it.
+
+Owns `IndexedStore`: parallel columns in sequence order (`array` based, a few bytes a message),
+the per-subject table (count, first, last) and nats-server's store semantics on top of them:
+sequence numbering, PurgeEx, compact, skips, expiry, filtered next/last/pending, interior
+deletes. Subclasses keep the message bodies (in memory, or on disk) in one extra column and
+persist changes through the `_persist_*` hooks; nothing here does I/O.
+
+Columns (position p): `_seqs[p]` sequence, `_sids[p]` subject id (DEAD once removed),
+`_tss[p]` timestamp ns, `_sizes[p]` accounted size, `_extra[p]` the subclass's body or location.
+Removed entries stay as DEAD until the head moves past them or the columns are compacted.
+Per-subject first/last are kept as bounds (first may be low, last may be high) and made exact
+on demand, so removals never scan.
+
+May import: devserver.subjects, devserver.store.base.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterator
+from itertools import compress, islice
+from typing import Any
+
+from devserver import subjects
+from devserver.store.base import Filter, LostData, SequenceMismatch, StoredMsg, StreamState
+
+DEAD = 0xFFFFFFFF
+_TIDY_MIN = 4096  # dead entries tolerated before the columns are trimmed or compacted
+_MAX_FILTERS = 128  # wildcard filters whose matching subject ids are cached
+_SCAN_SUBJECTS = 32  # above this many matching subjects, walk the columns instead
+
+
+def subject_len(subject: str) -> int:
+    """Length in bytes, as nats-server counts it."""
+    return len(subject) if subject.isascii() else len(subject.encode())
+
+
+class IndexedStore:
+    """Store semantics over the shared index; subclasses supply bodies and persistence."""
+
+    def __init__(self) -> None:
+        self.msgs = 0
+        self.bytes = 0
+        self.first_seq = 0
+        self.last_seq = 0
+        self.last_ts = 0
+        self._seqs = array("Q")
+        self._sids = array("I")
+        self._tss = array("q")
+        self._sizes = array("I")
+        self._extra = self._extra_column()
+        self._start = 0  # position of the first live entry (when msgs > 0)
+        self._dead = 0  # DEAD entries at or after _start
+        self._subj: list[str | None] = []
+        self._sid_of: dict[str, int] = {}
+        self._count: list[int] = []
+        self._sfirst: list[int] = []  # lower bound of the subject's first sequence
+        self._slast: list[int] = []  # upper bound of the subject's last sequence
+        self._free: list[int] = []
+        self._filters: dict[str, set[int]] = {}
+
+    # -- subclass hooks
+
+    def _extra_column(self) -> Any:
+        """An empty column for bodies or locations (a list or an array)."""
+        raise NotImplementedError
+
+    def _persist_msg(
+        self, seq: int, subject: str, headers: bytes | None, data: bytes, ts: int
+    ) -> tuple[int, Any]:
+        """Keep a new message; return its accounted size and its `_extra` value."""
+        raise NotImplementedError
+
+    def _read(self, pos: int) -> StoredMsg | None:
+        """The message at a live position (None if it turned out to be unreadable)."""
+        raise NotImplementedError
+
+    def _persist_delete(self, pos: int, erase: bool) -> None:
+        """A single message is about to be removed (remove, purge by subject)."""
+
+    def _persist_floor(self) -> None:
+        """Everything below `first_seq` is gone (compact, purge, expiry); state is updated."""
+
+    def _persist_skip(self) -> None:
+        """`last_seq` moved on without a message."""
+
+    def _dropped(self, pos: int) -> None:
+        """The entry at `pos` leaves the index (still readable during the call)."""
+
+    def _cleared(self) -> None:
+        """Every entry left the index at once."""
+
+    def _mutated(self) -> None:
+        """End of a call that removed messages; positions may have moved."""
+
+    # -- columns
+
+    def _columns(self) -> list[Any]:
+        return [self._seqs, self._sids, self._tss, self._sizes, self._extra]
+
+    def _pos_ge(self, seq: int) -> int:
+        """First position at or after _start whose sequence is >= seq (len if none)."""
+        seqs, s = self._seqs, self._start
+        n = len(seqs)
+        if s < n:
+            first = seqs[s]
+            if seq <= first:
+                return s
+            p = s + seq - first
+            if p < n and seqs[p] == seq:
+                return p
+        return bisect_left(seqs, seq, s)
+
+    def _pos_le(self, seq: int) -> int:
+        """Last position whose sequence is <= seq (_start - 1 if none)."""
+        seqs, s = self._seqs, self._start
+        n = len(seqs)
+        if s < n:
+            p = s + seq - seqs[s]
+            if s <= p < n and seqs[p] == seq:
+                return p
+        return bisect_right(seqs, seq, s) - 1
+
+    def _pos(self, seq: int) -> int:
+        """Position of a live sequence, or -1."""
+        p = self._pos_ge(seq)
+        if p < len(self._seqs) and self._seqs[p] == seq and self._sids[p] != DEAD:
+            return p
+        return -1
+
+    def _append(self, seq: int, subject: str, ts: int, size: int, extra: Any) -> None:
+        sid = self._sid_of.get(subject)
+        if sid is None:
+            sid = self._new_subject(subject, seq)
+        else:
+            self._count[sid] += 1
+            self._slast[sid] = seq
+        if not self.msgs:
+            self.first_seq = seq
+        self._seqs.append(seq)
+        self._sids.append(sid)
+        self._tss.append(ts)
+        self._sizes.append(size)
+        self._extra.append(extra)
+        self.msgs += 1
+        self.bytes += size
+        self.last_seq = seq
+        self.last_ts = ts
+
+    def _clear_columns(self) -> None:
+        for col in self._columns():
+            del col[:]
+        self._start = self._dead = 0
+
+    def _drop(self, pos: int) -> None:
+        """Remove a live entry; call `_tidy()` once the caller is done with positions."""
+        sids = self._sids
+        sid = sids[pos]
+        self._dropped(pos)
+        sids[pos] = DEAD
+        self.msgs -= 1
+        self.bytes -= self._sizes[pos]
+        self._dead += 1
+        count = self._count[sid] - 1
+        if count:
+            self._count[sid] = count
+        else:
+            self._free_subject(sid)
+
+    def _tidy(self) -> None:
+        """Move the head past removed entries; trim or compact the columns when worth it."""
+        if not self.msgs:
+            if self._seqs:
+                self._clear_columns()
+            self.first_seq = self.last_seq + 1
+            return
+        sids, s = self._sids, self._start
+        while sids[s] == DEAD:
+            s += 1
+        self._dead -= s - self._start
+        self._start = s
+        self.first_seq = self._seqs[s]
+        n = len(sids)
+        if s >= _TIDY_MIN and 2 * s >= n:
+            for col in self._columns():
+                del col[:s]
+            self._start = 0
+        elif self._dead >= _TIDY_MIN and 2 * self._dead >= n - s:
+            keep = [sid != DEAD for sid in islice(sids, s, None)]
+            self._seqs, self._sids, self._tss, self._sizes, self._extra = (
+                _rebuilt(col, s, keep) for col in self._columns()
+            )
+            self._start = self._dead = 0
+
+    # -- subjects
+
+    def _new_subject(self, subject: str, seq: int) -> int:
+        if self._free:
+            sid = self._free.pop()
+            self._subj[sid] = subject
+            self._count[sid] = 1
+            self._sfirst[sid] = self._slast[sid] = seq
+        else:
+            sid = len(self._subj)
+            self._subj.append(subject)
+            self._count.append(1)
+            self._sfirst.append(seq)
+            self._slast.append(seq)
+        self._sid_of[subject] = sid
+        for pattern, sids in self._filters.items():
+            if subjects.match(subject, pattern):
+                sids.add(sid)
+        return sid
+
+    def _free_subject(self, sid: int) -> None:
+        del self._sid_of[self._subj[sid]]
+        self._subj[sid] = None
+        self._count[sid] = 0
+        self._free.append(sid)
+        for sids in self._filters.values():
+            sids.discard(sid)
+
+    def _reset_subjects(self) -> None:
+        self._subj.clear()
+        self._sid_of.clear()
+        self._count.clear()
+        self._sfirst.clear()
+        self._slast.clear()
+        self._free.clear()
+        for sids in self._filters.values():
+            sids.clear()
+
+    def _first_pos(self, sid: int) -> int:
+        """Position of the subject's first live message (the subject must be live)."""
+        sids = self._sids
+        if self._count[sid] == 1:
+            p = self._pos_le(self._slast[sid])
+            if p >= self._start and sids[p] == sid:
+                self._sfirst[sid] = self._seqs[p]
+                return p
+        p = self._pos_ge(self._sfirst[sid])
+        if sids[p] != sid:
+            p = sids.index(sid, p)
+        self._sfirst[sid] = self._seqs[p]
+        return p
+
+    def _last_pos(self, sid: int) -> int:
+        """Position of the subject's last live message (the subject must be live)."""
+        sids = self._sids
+        p = self._pos_le(self._slast[sid])
+        if sids[p] != sid:
+            end, step = p + 1, 64
+            while True:
+                lo = max(self._start, end - step)
+                chunk = sids[lo:end]
+                chunk.reverse()
+                if sid in chunk:
+                    p = end - 1 - chunk.index(sid)
+                    break
+                end, step = lo, step * 4
+        self._slast[sid] = self._seqs[p]
+        return p
+
+    def _resolve(self, filter: Filter) -> set[int] | None:
+        """Subject ids matching the filter, or None when it matches every subject."""
+        if not filter or filter == ">":
+            return None
+        if isinstance(filter, str):
+            found = self._match(filter)
+        else:
+            if any(not f or f == ">" for f in filter):
+                return None
+            found = set().union(*(self._match(f) for f in filter))
+        if found and len(found) == len(self._sid_of):
+            return None
+        return found
+
+    def _match(self, pattern: str) -> set[int]:
+        if subjects.is_literal(pattern):
+            sid = self._sid_of.get(pattern)
+            return set() if sid is None else {sid}
+        found = self._filters.get(pattern)
+        if found is None:
+            if len(self._filters) >= _MAX_FILTERS:
+                self._filters.clear()
+            found = {sid for subject, sid in self._sid_of.items() if subjects.match(subject, pattern)}
+            self._filters[pattern] = found
+        return found
+
+    def _positions(self, match: set[int] | None, lo: int, hi: int) -> Iterator[int]:
+        """Live positions in [lo, hi) whose subject matches (stable while entries are dropped)."""
+        sids = self._sids
+        if match is None:
+            for p in range(lo, hi):
+                if sids[p] != DEAD:
+                    yield p
+        elif len(match) == 1:
+            (sid,) = match
+            while True:
+                try:
+                    lo = sids.index(sid, lo, hi)
+                except ValueError:
+                    return
+                yield lo
+                lo += 1
+        else:
+            for p in range(lo, hi):
+                if sids[p] in match:
+                    yield p
+
+    def _next_pos(self, start: int, match: set[int] | None) -> int:
+        """Position of the first live message at or after `start` that matches, or -1."""
+        if not self.msgs or start > self.last_seq:
+            return -1
+        sids, n = self._sids, len(self._sids)
+        if match is None or len(match) > _SCAN_SUBJECTS:
+            return next(self._positions(match, self._pos_ge(start), n), -1)
+        best, partial = n, []
+        for sid in match:
+            if self._slast[sid] < start:
+                continue
+            p = self._first_pos(sid)
+            if self._seqs[p] >= start:
+                best = min(best, p)
+            else:
+                partial.append(sid)
+        lo = self._pos_ge(start)
+        for sid in partial:
+            try:
+                best = sids.index(sid, lo, best)
+            except ValueError:
+                continue
+        return -1 if best == n else best
+
+    def _last_live_pos(self, match: set[int] | None) -> int:
+        if not self.msgs:
+            return -1
+        if match is None:
+            sids, p = self._sids, len(self._sids) - 1
+            while sids[p] == DEAD:
+                p -= 1
+            return p
+        return max((self._last_pos(sid) for sid in match), default=-1)
+
+    # -- writes
+
+    def store(self, subject: str, headers: bytes | None, data: bytes, ts: int) -> tuple[int, int]:
+        seq = self.last_seq + 1
+        size, extra = self._persist_msg(seq, subject, headers or None, data, ts)
+        self._append(seq, subject, ts, size, extra)
+        return seq, ts
+
+    def store_at(self, seq: int, subject: str, headers: bytes | None, data: bytes, ts: int) -> None:
+        if seq <= self.last_seq:
+            raise SequenceMismatch(f"sequence {seq} is not above the last sequence {self.last_seq}")
+        size, extra = self._persist_msg(seq, subject, headers or None, data, ts)
+        self._append(seq, subject, ts, size, extra)
+
+    def skip_msgs(self, num: int = 1, ts: int | None = None) -> int:
+        self._skip_index(num, ts)
+        self._persist_skip()
+        return self.last_seq
+
+    def _skip_index(self, num: int, ts: int | None) -> None:
+        self.last_seq += num
+        if ts is not None:
+            self.last_ts = ts
+        if not self.msgs:
+            self.first_seq = self.last_seq + 1
+
+    def remove(self, seq: int, erase: bool = False) -> bool:
+        p = self._pos(seq)
+        if p < 0:
+            return False
+        self._persist_delete(p, erase)
+        self._drop(p)
+        self._tidy()
+        self._mutated()
+        return True
+
+    def purge(self, subject: str | None = None, seq: int = 0, keep: int = 0) -> int:
+        """PurgeEx: matching messages below `seq` (0 = no bound), all but the `keep` newest."""
+        if seq == 1:
+            return 0
+        everything = not subject or subject == ">"
+        if everything and not keep:
+            return self.compact(seq or self.last_seq + 1)
+        match = None if everything else self._resolve(subject)
+        total = self.msgs if match is None else sum(self._count[sid] for sid in match)
+        if not total or keep >= total:
+            return 0
+        limit = total - keep if keep else total
+        hi = self._pos_ge(seq) if seq else len(self._seqs)
+        if match is None and keep and not seq:
+            doomed = islice(self._positions(None, self._start, hi), limit, None)
+            return self.compact(self._seqs[next(doomed)])
+        purged = 0
+        for p in self._positions(match, self._start, hi):
+            self._persist_delete(p, False)
+            self._drop(p)
+            purged += 1
+            if purged == limit:
+                break
+        self._tidy()
+        self._mutated()
+        return purged
+
+    def compact(self, seq: int) -> int:
+        """Remove everything below `seq` (0 = everything); past the end the next message gets `seq`."""
+        purged = self._compact_index(seq or self.last_seq + 1)
+        if purged is None:
+            return 0
+        self._persist_floor()
+        self._mutated()
+        return purged
+
+    def _compact_index(self, seq: int) -> int | None:
+        """compact() without persisting; None when nothing changed."""
+        if self.first_seq > seq:
+            return None
+        purged = self.msgs
+        if seq > self.last_seq:
+            self.msgs = self.bytes = 0
+            self.first_seq, self.last_seq = seq, seq - 1
+            self._clear_columns()
+            self._reset_subjects()
+            self._cleared()
+            return purged
+        for p in self._positions(None, self._start, self._pos_ge(seq)):
+            self._drop(p)
+        purged -= self.msgs
+        if not purged:
+            return None
+        self._tidy()
+        return purged
+
+    def expire_before(self, ts: int) -> int:
+        """Remove messages from the head whose timestamp is at or before `ts` (max_age)."""
+        if not self.msgs or self._tss[self._start] > ts:
+            return 0
+        sids, tss, p, n = self._sids, self._tss, self._start, len(self._sids)
+        while p < n and (sids[p] == DEAD or tss[p] <= ts):
+            p += 1
+        return self.compact(self._seqs[p] if p < n else self.last_seq + 1)
+
+    # -- reads
+
+    def load(self, seq: int) -> StoredMsg | None:
+        p = self._pos(seq)
+        return None if p < 0 else self._read(p)
+
+    def load_next(self, start: int, filter: Filter = None) -> StoredMsg | None:
+        """The first message at or after `start` matching the filter, or None."""
+        match = self._resolve(filter)
+        while True:
+            p = self._next_pos(max(start, self.first_seq), match)
+            if p < 0:
+                return None
+            msg = self._read(p)
+            if msg is not None:
+                return msg
+
+    def load_last(self, filter: Filter = None) -> StoredMsg | None:
+        """The newest message matching the filter, or None."""
+        match = self._resolve(filter)
+        while True:
+            p = self._last_live_pos(match)
+            if p < 0:
+                return None
+            msg = self._read(p)
+            if msg is not None:
+                return msg
+
+    @property
+    def first_ts(self) -> int:
+        return self._tss[self._start] if self.msgs else 0
+
+    def seq_for_time(self, ts: int) -> int:
+        """First live sequence stored at or after `ts` (last_seq + 1 if none)."""
+        p = bisect_left(self._tss, ts, self._start)
+        p = next(self._positions(None, p, len(self._seqs)), -1)
+        return self.last_seq + 1 if p < 0 else self._seqs[p]
+
+    def subject_count(self, subject: str) -> int:
+        sid = self._sid_of.get(subject)
+        return 0 if sid is None else self._count[sid]
+
+    def subject_first(self, subject: str) -> int:
+        """Sequence of the subject's oldest message (0 if none): the one per-subject limits drop."""
+        sid = self._sid_of.get(subject)
+        return 0 if sid is None else self._seqs[self._first_pos(sid)]
+
+    def subjects(self, filter: Filter = None) -> dict[str, int]:
+        """Message count per subject, for subjects matching the filter."""
+        match = self._resolve(filter)
+        count = self._count
+        if match is None:
+            return {subject: count[sid] for subject, sid in self._sid_of.items()}
+        return {self._subj[sid]: count[sid] for sid in match}
+
+    def num_subjects(self) -> int:
+        return len(self._sid_of)
+
+    def num_pending(self, start: int, filter: Filter = None, last_per_subject: bool = False) -> int:
+        """Messages at or after `start` matching the filter (or subjects, with last_per_subject)."""
+        if not self.msgs or start > self.last_seq:
+            return 0
+        start = max(start, self.first_seq)
+        match = self._resolve(filter)
+        sids = self._sid_of.values() if match is None else match
+        if last_per_subject:
+            slast = self._slast
+            return sum(1 for sid in sids if slast[sid] >= start and self._seqs[self._last_pos(sid)] >= start)
+        total = self.msgs if match is None else sum(self._count[sid] for sid in match)
+        if start == self.first_seq:
+            return total
+        lo, p, n = self._start, self._pos_ge(start), len(self._seqs)
+        if match is None and not self._dead:
+            return n - p
+        if p - lo <= n - p:
+            return total - _count_in(self._sids, lo, p, match)
+        return _count_in(self._sids, p, n, match)
+
+    def deleted(self) -> list[int]:
+        """Interior gaps between first_seq and last_seq (nats-server's `deleted`)."""
+        if not self.msgs:
+            return []
+        gaps: list[int] = []
+        prev = self.first_seq - 1
+        for p in self._positions(None, self._start, len(self._seqs)):
+            seq = self._seqs[p]
+            if seq > prev + 1:
+                gaps.extend(range(prev + 1, seq))
+            prev = seq
+        gaps.extend(range(prev + 1, self.last_seq + 1))
+        return gaps
+
+    def _lost_data(self) -> LostData | None:
+        return None
+
+    def state(self, deleted: bool = False) -> StreamState:
+        num_deleted = self.last_seq - self.first_seq + 1 - self.msgs if self.msgs else 0
+        return StreamState(
+            msgs=self.msgs,
+            bytes=self.bytes,
+            first_seq=self.first_seq,
+            first_ts=self.first_ts,
+            last_seq=self.last_seq,
+            last_ts=self.last_ts,
+            num_deleted=num_deleted,
+            num_subjects=len(self._sid_of),
+            deleted=self.deleted() if deleted else None,
+            lost=self._lost_data(),
+        )
+
+
+def _rebuilt(col: Any, start: int, keep: list[bool]) -> Any:
+    """The entries of `col` from `start` whose `keep` flag is set, in a column of the same kind."""
+    kept = compress(islice(col, start, None), keep)
+    return array(col.typecode, kept) if isinstance(col, array) else list(kept)
+
+
+def _count_in(sids: array, lo: int, hi: int, match: set[int] | None) -> int:
+    """Live entries in [lo, hi) whose subject matches."""
+    if match is None:
+        return hi - lo - sids[lo:hi].count(DEAD)
+    if len(match) == 1:
+        return sids[lo:hi].count(next(iter(match)))
+    counts = Counter(sids[lo:hi])
+    return sum(counts[sid] for sid in match)
