@@ -48,7 +48,13 @@ def _show(info: dict, as_json: bool) -> None:
 @json_option
 @pass_app
 def add(app: App, stream_arg, name, config_file, defaults, validate, output, as_json, **opts) -> None:
-    """Create a consumer, asking for each setting no flag gives."""
+    """Create a consumer, asking for each setting no flag gives.
+
+    Pull consumers: --pull; push consumers: --target SUBJECT. Every prompt has a flag (press ? at
+    a prompt to see it); --defaults, or running without a terminal, takes the defaults.
+
+    Example: pynats con add ORDERS DISPATCH --pull --filter ORDERS.processed --max-deliver 20 --defaults
+    """
 
     async def run() -> None:
         async with app.client() as c:
@@ -138,7 +144,7 @@ def info(app: App, stream_arg, name, state, as_json) -> None:
 @json_option
 @pass_app
 def edit(app: App, stream_arg, name, config_file, dry_run, force, as_json, **opts) -> None:
-    """Change a durable consumer's configuration: shows the differences, then asks."""
+    """Change a durable consumer's configuration, showing the differences first."""
 
     async def run() -> None:
         async with app.client() as c:
@@ -196,7 +202,7 @@ def rm(app: App, stream_arg, name, force) -> None:
 @click.option("-r", "--raw", is_flag=True, help="Only the message bodies")
 @pass_app
 def next_(app: App, stream_arg, name, ack, count, raw) -> None:
-    """Fetch the next message from a pull consumer, print it and acknowledge it."""
+    """Fetch, print and acknowledge the next message of a pull consumer."""
 
     async def run() -> None:
         async with app.client() as c:

@@ -96,7 +96,14 @@ def _check_or_write(cfg: dict, validate: bool, output: str | None) -> None:
 @json_option
 @pass_app
 def add(app: App, name, config_file, defaults, validate, output, as_json, **opts) -> None:
-    """Create a stream, asking for each setting no flag gives."""
+    """Create a stream, asking for each setting no flag gives.
+
+    Every prompt has a flag (press ? at a prompt to see it); --defaults takes the default for any
+    setting not given, as does running without a terminal. --config takes a JSON configuration,
+    either bare or the whole `pynats str info X -j` output; flags given with it override the file.
+
+    Example: pynats str add ORDERS --subjects 'ORDERS.*' --max-age 1y --defaults
+    """
 
     async def run() -> None:
         cfg = await build_config(name, config_file, defaults, opts)
@@ -166,7 +173,10 @@ def info(app: App, name, state, as_json) -> None:
 @json_option
 @pass_app
 def cp(app: App, source_name, dest, as_json, **opts) -> None:
-    """Create DEST with SOURCE's configuration (not its messages); flags change the copy."""
+    """Copy a stream's configuration (not its messages) to a new stream.
+
+    Flags given change the copy, e.g. `pynats str cp ORDERS ARCHIVE --subjects 'ARCHIVE.*' --max-age 2y`.
+    """
 
     async def run() -> None:
         async with app.client() as c:
@@ -190,7 +200,11 @@ def cp(app: App, source_name, dest, as_json, **opts) -> None:
 @json_option
 @pass_app
 def edit(app: App, name, config_file, dry_run, force, as_json, **opts) -> None:
-    """Change a stream's configuration: shows the differences, then asks."""
+    """Change a stream's configuration, showing the differences first.
+
+    Flags change single settings; --config replaces the whole configuration with a JSON file
+    (`pynats str info ORDERS -j | jq .config` output). Asks before changing unless -f is given.
+    """
 
     async def run() -> None:
         async with app.client() as c:
@@ -262,7 +276,7 @@ def purge(app: App, name, subject, seq, keep, force, as_json) -> None:
 @force_option
 @pass_app
 def rmm(app: App, name, seq, no_erase, force) -> None:
-    """Remove one message from a stream by sequence (securely erased by default)."""
+    """Remove one message by sequence (its data is overwritten unless --no-erase)."""
 
     async def run() -> None:
         async with app.client() as c:
@@ -317,7 +331,7 @@ def rm(app: App, name, force) -> None:
 @json_option
 @pass_app
 def get(app: App, name, seq, last_for, as_json) -> None:
-    """Show one message by sequence or the last on a subject: headers and body."""
+    """Show one stored message: by sequence, or the last on a subject (--last-for)."""
     from nats_cli.client import decode_b64, parse_headers
 
     async def run() -> None:
