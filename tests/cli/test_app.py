@@ -184,3 +184,36 @@ def test_json_output_has_no_colour(pynats):
     out = pynats("str info S -j", env={"NO_COLOR": None, "FORCE_COLOR": "1"}).ok().out
     assert "\x1b[" not in out
     json.loads(out)
+
+
+def _leaves(group, prefix=()):
+    import click
+
+    from nats_cli.app import cli
+
+    group = group or cli
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        if name == "devserver":
+            continue
+        cmd = group.get_command(ctx, name)
+        if cmd is None:
+            continue
+        if isinstance(cmd, click.Group):
+            yield from _leaves(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def test_every_command_has_help_and_no_traceback_without_arguments(pynats):
+    pynats("str add S --subjects s --defaults").ok()
+    pynats("con add S C --pull --defaults").ok()
+    commands = list(_leaves(None))
+    assert ("stream", "add") in commands and ("consumer", "next") in commands and ("pub",) in commands
+    for command in commands:
+        assert pynats(*command, "--help").ok().out.startswith(f"Usage: pynats {' '.join(command)}")
+        if command == ("sub",):
+            continue  # waits for messages
+        run = pynats(*command, env={"PYNATS_DEBUG": ""}, input="")
+        assert run.code in (0, 1, 2), (command, run.output)
+        assert "Traceback" not in run.output, command
