@@ -155,7 +155,48 @@ class AliasGroup(click.Group):
         return (cmd.name if cmd else None), cmd, rest
 
 
+# global options that may also come after the subcommand, as natscli allows
+_GLOBAL_WITH_VALUE = {"-s", "--server", "--user", "--password", "--token", "--creds", "--nkey", "--tlscert",
+                      "--tlskey", "--tlsca", "--timeout", "--context"}  # fmt: skip
+_GLOBAL_FLAGS = {"--no-context", "--trace"}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options found after the subcommand to the front (`pynats str ls -s URL`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    seen_command = False
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if seen_command and name in _GLOBAL_FLAGS and "=" not in arg:
+            front.append(arg)
+        elif seen_command and name in _GLOBAL_WITH_VALUE:
+            if "=" in arg or i + 1 >= len(args):
+                front.append(arg)
+            else:
+                front += [arg, args[i + 1]]
+                i += 1
+        else:
+            if not seen_command and not arg.startswith("-"):
+                seen_command = True
+            elif not seen_command and name in _GLOBAL_WITH_VALUE and "=" not in arg and i + 1 < len(args):
+                rest += [arg, args[i + 1]]  # a global option before the command, with its value
+                i += 2
+                continue
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

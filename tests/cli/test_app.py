@@ -217,3 +217,13 @@ def test_every_command_has_help_and_no_traceback_without_arguments(pynats):
         run = pynats(*command, env={"PYNATS_DEBUG": ""}, input="")
         assert run.code in (0, 1, 2), (command, run.output)
         assert "Traceback" not in run.output, command
+
+
+def test_global_options_may_follow_the_command(server, config_home):
+    cli = Pynats(None, config_home)
+    cli("stream", "add", "S", "--subjects", "s", "--defaults", "-s", server.url).ok()
+    assert cli("str", "ls", "-n", "--server", server.url).ok().out == "S\n"
+    run = cli("str", "info", "S", f"--server={server.url}", "--trace", "-j").ok()
+    assert run.err.startswith(">>> $JS.API.STREAM.INFO.S\n")
+    cli("context", "add", "here", "-s", server.url).ok()
+    assert cli("str", "ls", "-n", "--context", "here").ok().out == "S\n"
