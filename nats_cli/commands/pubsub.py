@@ -11,6 +11,9 @@ from nats_cli import terminal
 from nats_cli.app import App
 from nats_cli.commands._common import pass_app
 from nats_cli.errors import ApiError, CliError
+from schemas.subjects import ACK_PREFIX
+
+_ACK_PREFIX = ACK_PREFIX + "."  # the reply subject of a JetStream delivery
 
 header_option = click.option(
     "-H", "--header", "headers", multiple=True, metavar="K:V", help="Add a header (repeat)"
@@ -170,7 +173,7 @@ def sub(app: App, subjects, count, queue, ack, raw) -> None:
                 msg = await queue_.get()
                 seen += 1
                 _print_message(seen, msg, raw)
-                if ack and msg.reply and msg.reply.startswith("$JS.ACK."):
+                if ack and msg.reply and msg.reply.startswith(_ACK_PREFIX):
                     await c.nc.publish(msg.reply, b"+ACK")
             await c.nc.flush(timeout=app.timeout)
 
@@ -185,7 +188,7 @@ def _print_message(number: int, msg, raw: bool) -> None:
         terminal.out_bytes(msg.data + b"\n")
         return
     line = f"[#{number}] Received on {msg.subject}"
-    if msg.reply and not msg.reply.startswith("$JS.ACK."):
+    if msg.reply and not msg.reply.startswith(_ACK_PREFIX):
         line += f" with reply {msg.reply}"
     terminal.out(line)
     for key, value in (msg.headers or {}).items():

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from schemas import subjects
 from tests.cli.conftest import Pynats
 
 PYNATS = os.path.join(os.path.dirname(sys.executable), "pynats")
@@ -81,9 +82,9 @@ def test_timeout_and_trace(pynats):
     assert run.err.startswith('pynats: error: invalid --timeout: invalid duration "soon"')
     run = pynats("--trace str info NOPE").fails()
     assert run.err.splitlines()[:3] == [
-        ">>> $JS.API.STREAM.INFO.NOPE",
+        f">>> {subjects.stream_info('NOPE')}",
         "(empty)",
-        "<<< $JS.API.STREAM.INFO.NOPE",
+        f"<<< {subjects.stream_info('NOPE')}",
     ]
     assert '"err_code":10059' in run.err
     assert run.err.endswith("pynats: error: stream not found (code 404, err_code 10059)\n")
@@ -224,6 +225,6 @@ def test_global_options_may_follow_the_command(server, config_home):
     cli("stream", "add", "S", "--subjects", "s", "--defaults", "-s", server.url).ok()
     assert cli("str", "ls", "-n", "--server", server.url).ok().out == "S\n"
     run = cli("str", "info", "S", f"--server={server.url}", "--trace", "-j").ok()
-    assert run.err.startswith(">>> $JS.API.STREAM.INFO.S\n")
+    assert run.err.startswith(f">>> {subjects.stream_info('S')}\n")
     cli("context", "add", "here", "-s", server.url).ok()
     assert cli("str", "ls", "-n", "--context", "here").ok().out == "S\n"
