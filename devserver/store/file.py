@@ -27,16 +27,17 @@ May import: devserver.store.*.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
-import struct
-import sys
 from array import array
+from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass
-from zlib import crc32
 
-from devserver.store import records
+from devserver.store import fileindex, records
 from devserver.store.atomic import fsync_dir, write_atomic
 from devserver.store.base import LostData, StoredMsg, StoreError
 from devserver.store.index import DEAD, IndexedStore
@@ -50,14 +51,8 @@ DEFAULT_SYNC_INTERVAL_NS = 120 * 1_000_000_000
 READ_AHEAD = 64 * 1024  # bytes read at once for loads, so sequential reads cost few syscalls
 WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for flush()
 READ_FDS = 8  # open descriptors kept for older blocks
-INDEX_MAGIC = b"PYNATSIX"
+MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 32 bits
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
-
-
-class _Stale(Exception):
-    """index.db describes blocks as they no longer are."""
 
 
 @dataclass(slots=True)
@@ -82,6 +77,8 @@ class FileStore(IndexedStore):
         sync_always: bool = False,
         sync_interval_ns: int = DEFAULT_SYNC_INTERVAL_NS,
     ) -> None:
+        if not 0 < block_size <= MAX_BLOCK_SIZE:
+            raise StoreError(f"block size {block_size} is not between 1 and {MAX_BLOCK_SIZE}")
         super().__init__()
         self.directory = os.fspath(directory)
         self.warnings: list[str] = []  # recovery findings for the server to log
@@ -90,6 +87,8 @@ class FileStore(IndexedStore):
         self._sync_interval_ns = sync_interval_ns
         self._last_sync_ns: int | None = None
         self._blocks: dict[int, _Block] = {}
+        self._block_los: list[int] = []  # first message sequence of each block holding messages
+        self._block_ids: list[int] = []  # ... and its number
         self._active = _Block(0)
         self._fd = -1
         self._wbuf = bytearray()
@@ -131,6 +130,7 @@ class FileStore(IndexedStore):
             write_atomic(meta_path, json.dumps({"format": FORMAT}).encode())
         nums = self._block_nums()
         if not self._load_index(nums):
+            self._index_blocks()
             for num in nums:
                 self._blocks[num] = blk = _Block(num)
                 self._replay(blk, 0, num == nums[-1])
@@ -145,10 +145,22 @@ class FileStore(IndexedStore):
 
     def _replay(self, blk: _Block, start: int, newest: bool) -> None:
         """Apply the records of a block from `start`; cut a torn tail of the newest block."""
-        with open(self._path(blk.num), "rb") as f:
-            buf = f.read()
+        with _mapped(self._path(blk.num)) as buf:
+            size = len(buf)
+            blk.size = self._apply(blk, buf, start, newest)
+        if blk.size < size:
+            self.warnings.append(
+                f"{self._path(blk.num)}: cut {size - blk.size} bytes of torn or damaged tail"
+            )
+            with open(self._path(blk.num), "r+b") as f:
+                f.truncate(blk.size)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _apply(self, blk: _Block, buf: bytes | mmap.mmap, start: int, newest: bool) -> int:
+        """Apply the records in `buf` from `start` to the index; returns where the good ones end."""
         names: dict[bytes, str] = {}
-        append, num = self._append, blk.num << 32
+        append = self._append
         end = start
         for off, flags, seq, ts, slen in records.scan(buf, start):
             if flags == records.DAMAGED:
@@ -169,11 +181,11 @@ class FileStore(IndexedStore):
                 name = names.get(subject)
                 if name is None:
                     name = names[subject] = subject.decode()
-                append(seq, name, ts, flags & records.LEN_MASK, num | off)
+                if not blk.lo:
+                    self._first_in_block(blk, seq)
+                append(seq, name, ts, flags & records.LEN_MASK, off)
                 blk.live += 1
                 blk.hi = seq
-                if not blk.lo:
-                    blk.lo = seq
             elif flags & records.F_DEL:
                 blk.dels += 1
                 self._replay_delete(seq)
@@ -185,13 +197,7 @@ class FileStore(IndexedStore):
                     self._skip_index(seq - self.last_seq, ts)
             elif seq > self.last_seq:  # an erased message still used its sequence
                 self._skip_index(seq - self.last_seq, ts)
-        blk.size = end
-        if end < len(buf):
-            self.warnings.append(f"{self._path(blk.num)}: cut {len(buf) - end} bytes of torn or damaged tail")
-            with open(self._path(blk.num), "r+b") as f:
-                f.truncate(end)
-                f.flush()
-                os.fsync(f.fileno())
+        return end
 
     def _replay_delete(self, seq: int) -> None:
         p = self._pos(seq)
@@ -232,29 +238,26 @@ class FileStore(IndexedStore):
 
     def _load_index(self, nums: list[int]) -> bool:
         path = os.path.join(self.directory, INDEX_FILE)
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
+        if not os.path.exists(path):
             return False
         try:
-            meta, columns = _decode_index(raw)
+            meta, columns = fileindex.load(path)
             listed = [_Block(*b) for b in meta["blocks"]]
             if [b.num for b in listed] != nums[: len(listed)]:
-                raise _Stale("blocks were added or removed")
+                raise fileindex.Stale("blocks were added or removed")
             for blk in listed:
-                if _file_crc(self._path(blk.num), blk.size) != blk.crc:
-                    raise _Stale(f"block {blk.num} changed")
+                if fileindex.file_crc(self._path(blk.num), blk.size) != blk.crc:
+                    raise fileindex.Stale(f"block {blk.num} changed")
             state = [meta[key] for key in ("msgs", "bytes", "first_seq", "last_seq", "last_ts")]
             table = meta["subjects"]
             lost, lost_bytes = meta["lost"]
-        except _Stale:
+        except fileindex.Stale:
             return False  # blocks changed since (a crash, or damage the scan will report)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             self.warnings.append(f"{path}: not usable ({exc}), rebuilding the index from the blocks")
             return False
         self.msgs, self.bytes, self.first_seq, self.last_seq, self.last_ts = state
-        self._seqs, self._sids, self._tss, self._sizes, self._extra = columns
+        self._seqs, self._sids, self._sizes, self._extra = columns
         self._dead = self._sids.count(DEAD)
         for sid, entry in enumerate(table):
             name, count, first, last = entry or (None, 0, 0, 0)
@@ -267,8 +270,9 @@ class FileStore(IndexedStore):
             else:
                 self._sid_of[name] = sid
         self._lost, self._lost_bytes = lost, lost_bytes
+        self._blocks = {blk.num: blk for blk in listed}
+        self._index_blocks()
         for blk in listed:
-            self._blocks[blk.num] = blk
             if os.path.getsize(self._path(blk.num)) > blk.size:
                 blk.crc = None
                 self._replay(blk, blk.size, blk.num == nums[-1])
@@ -280,10 +284,8 @@ class FileStore(IndexedStore):
     def _write_index(self) -> None:
         for blk in self._blocks.values():
             if blk.crc is None or blk is self._active:
-                blk.crc = _file_crc(self._path(blk.num), blk.size)
-        s = self._start
+                blk.crc = fileindex.file_crc(self._path(blk.num), blk.size)
         meta = {
-            "byteorder": sys.byteorder,
             "msgs": self.msgs,
             "bytes": self.bytes,
             "first_seq": self.first_seq,
@@ -296,18 +298,32 @@ class FileStore(IndexedStore):
             ],
             "lost": [self._lost, self._lost_bytes],
         }
-        head = json.dumps(meta).encode()
-        parts = [INDEX_MAGIC, _U32.pack(len(head)), head]
-        for col in self._columns():
-            raw = col[s:].tobytes()
-            parts += [_U64.pack(len(raw)), raw]
-        body = b"".join(parts)
-        write_atomic(os.path.join(self.directory, INDEX_FILE), body + _U32.pack(crc32(body)))
+        columns = [col[self._start :] for col in self._columns()]
+        fileindex.save(os.path.join(self.directory, INDEX_FILE), meta, columns)
+
+    # -- blocks
+
+    def _index_blocks(self) -> None:
+        """Rebuild the sequence -> block lookup after blocks were loaded or deleted."""
+        holding = [blk for blk in self._blocks.values() if blk.lo]
+        self._block_los = [blk.lo for blk in holding]
+        self._block_ids = [blk.num for blk in holding]
+
+    def _first_in_block(self, blk: _Block, seq: int) -> None:
+        blk.lo = seq
+        self._block_los.append(seq)
+        self._block_ids.append(blk.num)
+
+    def _block_of(self, seq: int) -> _Block:
+        active = self._active
+        if active.lo and seq >= active.lo:
+            return active
+        return self._blocks[self._block_ids[bisect_right(self._block_los, seq) - 1]]
 
     # -- writing
 
     def _extra_column(self) -> array:
-        return array("Q")
+        return array("I")  # the record's offset in its block
 
     def _new_block(self, num: int) -> None:
         self._fd = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -353,10 +369,10 @@ class FileStore(IndexedStore):
         blk.live += 1
         blk.hi = seq
         if not blk.lo:
-            blk.lo = seq
+            self._first_in_block(blk, seq)
         if len(self._wbuf) >= WRITE_BUFFER:
             self._write_out()
-        return len(rec), blk.num << 32 | off
+        return len(rec), off
 
     def _persist_delete(self, pos: int, erase: bool) -> None:
         self._marker(records.F_DEL, self._seqs[pos])
@@ -372,8 +388,7 @@ class FileStore(IndexedStore):
 
     def _erase(self, pos: int) -> None:
         """Overwrite the record in place: same length, F_ERASED, random body, fresh checksum."""
-        loc = self._extra[pos]
-        num, off = loc >> 32, loc & 0xFFFFFFFF
+        num, off = self._block_of(self._seqs[pos]).num, self._extra[pos]
         rec = records.erased(self._record(num, off, self._sizes[pos]))
         self._cache = (-1, 0, b"")
         if num == self._active.num and off >= self._flushed:
@@ -394,7 +409,7 @@ class FileStore(IndexedStore):
         self._blocks[num].crc = None
 
     def _dropped(self, pos: int) -> None:
-        blk = self._blocks[self._extra[pos] >> 32]
+        blk = self._block_of(self._seqs[pos])
         blk.live -= 1
         if not blk.live and blk is not self._active:
             self._empty.append(blk.num)
@@ -416,13 +431,16 @@ class FileStore(IndexedStore):
     def _reap(self, blk: _Block) -> None:
         """Delete a block with no messages left, keeping the F_DEL markers older blocks need."""
         if blk.dels:
-            with open(self._path(blk.num), "rb") as f:
-                buf = f.read()
             older = [b for b in self._blocks.values() if b.num < blk.num and b.live]
-            for _off, flags, seq, _ts, _slen in records.scan(buf):
-                if flags & records.F_DEL and any(b.lo <= seq <= b.hi for b in older):
-                    self._marker(records.F_DEL, seq)
-                    self._active.dels += 1
+            with _mapped(self._path(blk.num)) as buf:
+                needed = [
+                    seq
+                    for _off, flags, seq, _ts, _slen in records.scan(buf)
+                    if flags & records.F_DEL and any(b.lo <= seq <= b.hi for b in older)
+                ]
+            for seq in needed:
+                self._marker(records.F_DEL, seq)
+                self._active.dels += 1
         self.flush()  # the markers that make this block unnecessary are written before it goes
         fd = self._read_fds.pop(blk.num, None)
         if fd is not None:
@@ -431,6 +449,7 @@ class FileStore(IndexedStore):
             self._cache = (-1, 0, b"")
         os.unlink(self._path(blk.num))
         del self._blocks[blk.num]
+        self._index_blocks()
         self._dir_dirty = True
 
     def _write_out(self) -> None:
@@ -504,8 +523,8 @@ class FileStore(IndexedStore):
         return fd
 
     def _read(self, pos: int) -> StoredMsg | None:
-        loc, size = self._extra[pos], self._sizes[pos]
-        rec = self._record(loc >> 32, loc & 0xFFFFFFFF, size)
+        size = self._sizes[pos]
+        rec = self._record(self._block_of(self._seqs[pos]).num, self._extra[pos], size)
         if len(rec) != size or not records.intact(rec):
             self._damaged_at_read(pos)
             return None
@@ -518,6 +537,10 @@ class FileStore(IndexedStore):
             d0 = records.HEAD_LEN + slen
             headers = None
         return StoredMsg(seq, self._subj[self._sids[pos]], headers, rec[d0 : size - 8], ts)
+
+    def _ts_at(self, pos: int) -> int:
+        rec = self._record(self._block_of(self._seqs[pos]).num, self._extra[pos], records.HEAD_LEN)
+        return records.HEAD.unpack_from(rec)[2]
 
     def _damaged_at_read(self, pos: int) -> None:
         """A record that no longer matches its checksum: report it lost and stop serving it."""
@@ -558,40 +581,13 @@ class FileStore(IndexedStore):
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _file_crc(path: str, size: int) -> int:
-    """crc32 of the first `size` bytes of a file (ValueError if it is shorter)."""
-    crc, left = 0, size
-    buf = bytearray(1024 * 1024)
-    with open(path, "rb", buffering=0) as f:
-        while left:
-            n = f.readinto(buf)
-            if not n:
-                raise _Stale(f"{path} is shorter than recorded")
-            n = min(n, left)
-            crc = crc32(memoryview(buf)[:n], crc)
-            left -= n
-    return crc
-
-
-def _decode_index(raw: bytes) -> tuple[dict, tuple[array, array, array, array, array]]:
-    """Check and split index.db into its metadata and its five columns."""
-    if len(raw) < len(INDEX_MAGIC) + 8 or not raw.startswith(INDEX_MAGIC):
-        raise ValueError("not an index file")
-    if _U32.unpack_from(raw, len(raw) - 4)[0] != crc32(memoryview(raw)[:-4]):
-        raise ValueError("checksum mismatch")
-    off = len(INDEX_MAGIC)
-    (n,) = _U32.unpack_from(raw, off)
-    meta = json.loads(raw[off + 4 : off + 4 + n])
-    if meta["byteorder"] != sys.byteorder:
-        raise ValueError("written on a machine of the other byte order")
-    off += 4 + n
-    columns = []
-    for code in "QIqIQ":
-        (n,) = _U64.unpack_from(raw, off)
-        col = array(code)
-        col.frombytes(raw[off + 8 : off + 8 + n])
-        columns.append(col)
-        off += 8 + n
-    if len({len(c) for c in columns}) != 1:
-        raise ValueError("columns of different lengths")
-    return meta, tuple(columns)
+@contextmanager
+def _mapped(path: str) -> Iterator[bytes | mmap.mmap]:
+    """A block file's bytes, mapped rather than read so scanning leaves no memory behind."""
+    with open(path, "rb") as f:
+        if not os.fstat(f.fileno()).st_size:
+            yield b""
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+            yield mapped

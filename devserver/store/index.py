@@ -7,7 +7,8 @@ deletes. Subclasses keep the message bodies (in memory, or on disk) in one extra
 persist changes through the `_persist_*` hooks; nothing here does I/O.
 
 Columns (position p): `_seqs[p]` sequence, `_sids[p]` subject id (DEAD once removed),
-`_tss[p]` timestamp ns, `_sizes[p]` accounted size, `_extra[p]` the subclass's body or location.
+`_sizes[p]` accounted size, `_extra[p]` the subclass's body or location (timestamps live with
+the bodies: `_ts_at(p)`).
 Removed entries stay as DEAD until the head moves past them or the columns are compacted.
 Per-subject first/last are kept as bounds (first may be low, last may be high) and made exact
 on demand, so removals never scan.
@@ -49,7 +50,6 @@ class IndexedStore:
         self.last_ts = 0
         self._seqs = array("Q")
         self._sids = array("I")
-        self._tss = array("q")
         self._sizes = array("I")
         self._extra = self._extra_column()
         self._start = 0  # position of the first live entry (when msgs > 0)
@@ -78,6 +78,10 @@ class IndexedStore:
         """The message at a live position (None if it turned out to be unreadable)."""
         raise NotImplementedError
 
+    def _ts_at(self, pos: int) -> int:
+        """The timestamp of the message at a live position."""
+        raise NotImplementedError
+
     def _persist_delete(self, pos: int, erase: bool) -> None:
         """A single message is about to be removed (remove, purge by subject)."""
 
@@ -99,7 +103,7 @@ class IndexedStore:
     # -- columns
 
     def _columns(self) -> list[Any]:
-        return [self._seqs, self._sids, self._tss, self._sizes, self._extra]
+        return [self._seqs, self._sids, self._sizes, self._extra]
 
     def _pos_ge(self, seq: int) -> int:
         """First position at or after _start whose sequence is >= seq (len if none)."""
@@ -142,7 +146,6 @@ class IndexedStore:
             self.first_seq = seq
         self._seqs.append(seq)
         self._sids.append(sid)
-        self._tss.append(ts)
         self._sizes.append(size)
         self._extra.append(extra)
         self.msgs += 1
@@ -190,7 +193,7 @@ class IndexedStore:
             self._start = 0
         elif self._dead >= _TIDY_MIN and 2 * self._dead >= n - s:
             keep = [sid != DEAD for sid in islice(sids, s, None)]
-            self._seqs, self._sids, self._tss, self._sizes, self._extra = (
+            self._seqs, self._sids, self._sizes, self._extra = (
                 _rebuilt(col, s, keep) for col in self._columns()
             )
             self._start = self._dead = 0
@@ -439,10 +442,10 @@ class IndexedStore:
 
     def expire_before(self, ts: int) -> int:
         """Remove messages from the head whose timestamp is at or before `ts` (max_age)."""
-        if not self.msgs or self._tss[self._start] > ts:
+        if not self.msgs or self._ts_at(self._start) > ts:
             return 0
-        sids, tss, p, n = self._sids, self._tss, self._start, len(self._sids)
-        while p < n and (sids[p] == DEAD or tss[p] <= ts):
+        sids, ts_at, p, n = self._sids, self._ts_at, self._start, len(self._sids)
+        while p < n and (sids[p] == DEAD or ts_at(p) <= ts):
             p += 1
         return self.compact(self._seqs[p] if p < n else self.last_seq + 1)
 
@@ -476,13 +479,21 @@ class IndexedStore:
 
     @property
     def first_ts(self) -> int:
-        return self._tss[self._start] if self.msgs else 0
+        return self._ts_at(self._start) if self.msgs else 0
 
     def seq_for_time(self, ts: int) -> int:
-        """First live sequence stored at or after `ts` (last_seq + 1 if none)."""
-        p = bisect_left(self._tss, ts, self._start)
-        p = next(self._positions(None, p, len(self._seqs)), -1)
-        return self.last_seq + 1 if p < 0 else self._seqs[p]
+        """First live sequence stored at or after `ts` (last_seq + 1 if none); timestamps ascend."""
+        lo, hi, best = self._start, len(self._seqs), -1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            p = next(self._positions(None, mid, hi), -1)
+            if p < 0:
+                hi = mid
+            elif self._ts_at(p) >= ts:
+                best, hi = p, mid
+            else:
+                lo = p + 1
+        return self.last_seq + 1 if best < 0 else self._seqs[best]
 
     def subject_count(self, subject: str) -> int:
         sid = self._sid_of.get(subject)

@@ -31,6 +31,9 @@ class MemoryStore(IndexedStore):
     def _read(self, pos: int) -> StoredMsg | None:
         return self._extra[pos]
 
+    def _ts_at(self, pos: int) -> int:
+        return self._extra[pos].ts
+
     def _dropped(self, pos: int) -> None:
         self._extra[pos] = None
 

@@ -20,6 +20,7 @@ May import: the standard library only.
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 from collections.abc import Iterator
@@ -78,7 +79,7 @@ def erased(record: bytes) -> bytes:
     return body + TRAILER.pack(crc32(body), MAGIC)
 
 
-def _check(buf: bytes, view: memoryview, off: int, n: int) -> int:
+def _check(buf: bytes | mmap.mmap, view: memoryview, off: int, n: int) -> int:
     """Length of an intact record at `off`, or 0."""
     if off + MARKER_LEN > n:
         return 0
@@ -94,29 +95,29 @@ def _check(buf: bytes, view: memoryview, off: int, n: int) -> int:
     return rl
 
 
-def scan(buf: bytes, off: int = 0) -> Iterator[tuple[int, int, int, int, int]]:
+def scan(buf: bytes | mmap.mmap, off: int = 0) -> Iterator[tuple[int, int, int, int, int]]:
     """Walk the records of a block from `off`: (offset, flags word, seq, ts, subject length).
 
     A damaged region is reported once as (offset, DAMAGED, end of the region, seq its header
     claims or 0, 0) and the walk resumes at the next intact record (found by its end mark).
     """
     n = len(buf)
-    view = memoryview(buf)
     unpack = HEAD.unpack_from
-    while off < n:
-        rl = _check(buf, view, off, n)
-        if rl:
-            flags, seq, ts, slen = unpack(buf, off)
-            yield off, flags, seq, ts, slen
-            off += rl
-            continue
-        claimed = unpack(buf, off)[1] if off + HEAD_LEN <= n else 0
-        nxt = _resync(buf, view, off, n)
-        yield off, DAMAGED, nxt, claimed, 0
-        off = nxt
+    with memoryview(buf) as view:
+        while off < n:
+            rl = _check(buf, view, off, n)
+            if rl:
+                flags, seq, ts, slen = unpack(buf, off)
+                yield off, flags, seq, ts, slen
+                off += rl
+                continue
+            claimed = unpack(buf, off)[1] if off + HEAD_LEN <= n else 0
+            nxt = _resync(buf, view, off, n)
+            yield off, DAMAGED, nxt, claimed, 0
+            off = nxt
 
 
-def _resync(buf: bytes, view: memoryview, off: int, n: int) -> int:
+def _resync(buf: bytes | mmap.mmap, view: memoryview, off: int, n: int) -> int:
     """Offset of the next intact record after a damaged one at `off` (n if none)."""
     mark = buf.find(MAGIC_BYTES, off + 1)
     while mark >= 0:

@@ -1,0 +1,94 @@
+"""The file store's index.db: its index columns and metadata saved at close, loaded at open.
+
+Layout: magic, u32 length + JSON metadata, then per column a u64 byte count and the raw array
+(native byte order, recorded in the metadata), then a crc32 of everything before it. Columns are
+read straight into arrays, so loading costs little more memory than the index itself.
+
+The file is a cache: the store checks each listed block against the crc32 recorded for it and
+falls back to scanning the blocks when anything differs.
+
+May import: devserver.store.atomic and the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from array import array
+from typing import Any, BinaryIO
+from zlib import crc32
+
+from devserver.store.atomic import write_atomic
+
+MAGIC = b"PYNATSIX"
+COLUMNS = "QIII"  # sequences, subject ids, sizes, offsets in their block
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+class Stale(Exception):
+    """index.db describes the blocks as they no longer are (a crash, or damage to report)."""
+
+
+def file_crc(path: str, size: int) -> int:
+    """crc32 of the first `size` bytes of a file (Stale if it is shorter)."""
+    crc, left = 0, size
+    buf = bytearray(1024 * 1024)
+    with open(path, "rb", buffering=0) as f:
+        while left:
+            n = f.readinto(buf)
+            if not n:
+                raise Stale(f"{path} is shorter than recorded")
+            n = min(n, left)
+            crc = crc32(memoryview(buf)[:n], crc)
+            left -= n
+    return crc
+
+
+def save(path: str, meta: dict[str, Any], columns: list[array]) -> None:
+    head = json.dumps({**meta, "byteorder": sys.byteorder}).encode()
+    parts: list[bytes | array] = [MAGIC, _U32.pack(len(head)), head]
+    for col in columns:
+        parts += [_U64.pack(len(col) * col.itemsize), col]
+    crc = 0
+    for part in parts:
+        crc = crc32(part, crc)
+    write_atomic(path, b"".join(parts) + _U32.pack(crc))
+
+
+def _read(f: BinaryIO, n: int) -> bytes:
+    raw = f.read(n)
+    if len(raw) != n:
+        raise ValueError("truncated")
+    return raw
+
+
+def load(path: str) -> tuple[dict[str, Any], list[array]]:
+    """Metadata and columns; ValueError (or OSError) when the file is damaged."""
+    with open(path, "rb") as f:
+        magic = f.read(len(MAGIC))
+        if magic != MAGIC:
+            raise ValueError("not an index file")
+        raw_len = _read(f, 4)
+        head = _read(f, _U32.unpack(raw_len)[0])
+        crc = crc32(head, crc32(raw_len, crc32(magic)))
+        meta = json.loads(head)
+        if meta.get("byteorder") != sys.byteorder:
+            raise ValueError("written on a machine of the other byte order")
+        columns = []
+        for code in COLUMNS:
+            raw_len = _read(f, 8)
+            col = array(code)
+            try:
+                col.fromfile(f, _U64.unpack(raw_len)[0] // col.itemsize)
+            except EOFError:
+                raise ValueError("truncated") from None
+            crc = crc32(col, crc32(raw_len, crc))
+            columns.append(col)
+        trailer = f.read(5)
+    if len(trailer) != 4 or _U32.unpack(trailer)[0] != crc:
+        raise ValueError("checksum mismatch")
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError("columns of different lengths")
+    return meta, columns
