@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -83,6 +84,16 @@ class Client:
     # connection -------------------------------------------------------------
     async def connect(self) -> Client:
         s = self.settings
+        files = {
+            "--creds": s.creds,
+            "--nkey": s.nkey,
+            "--tlscert": s.cert,
+            "--tlskey": s.key,
+            "--tlsca": s.ca,
+        }
+        for flag, path in files.items():
+            if path and not os.path.isfile(path):
+                raise CliError(f"{flag} file {path} does not exist")
         options: dict[str, Any] = {
             "servers": s.servers,
             "name": "pynats",

@@ -128,13 +128,22 @@ def test_tls_ca_cert_and_key(make_server, server_kind, config_home, tmp_path):
     run = cli(f"--tlsca {ca_pem} --tlscert {client_pem} account info").fails()
     assert run.err == "pynats: error: --tlscert and --tlskey must be given together\n"
     run = cli(f"--tlsca {tmp_path / 'missing.pem'} account info").fails()
+    assert run.err == f"pynats: error: --tlsca file {tmp_path / 'missing.pem'} does not exist\n"
+    (tmp_path / "junk.pem").write_text("junk")
+    run = cli(f"--tlsca {tmp_path / 'junk.pem'} account info").fails()
     assert run.err.startswith("pynats: error: cannot load TLS files:")
     assert ssl  # the stdlib does the TLS
 
 
 def test_creds_and_nkey_files(pynats, tmp_path):
     missing = tmp_path / "none.creds"
-    run = pynats(f"--creds {missing} account info").fails()
+    assert pynats(f"--creds {missing} account info").fails().err == (
+        f"pynats: error: --creds file {missing} does not exist\n"
+    )
+    assert "--nkey file" in pynats("account info", env={"NATS_NKEY": str(missing)}).fails().err
+    present = tmp_path / "user.creds"
+    present.write_text("not really credentials")
+    run = pynats(f"--creds {present} account info").fails()
     assert run.err.startswith("pynats: error: ")
     assert run.err.count("\n") == 1
 
