@@ -222,10 +222,10 @@ class FileStore(IndexedStore):
             return
         prev, claimed = self._damage
         self._damage = None
-        if prev < claimed <= prev + _LOST_RANGE and (next_seq is None or claimed < next_seq):
+        if next_seq is not None:
+            lost = list(range(prev + 1, min(next_seq, prev + 1 + _LOST_RANGE)))
+        elif prev < claimed <= prev + _LOST_RANGE:
             lost = [claimed]
-        elif next_seq is not None and next_seq - prev - 1 <= _LOST_RANGE:
-            lost = list(range(prev + 1, next_seq))
         else:
             lost = []
         self._lost.extend(lost)
@@ -270,6 +270,8 @@ class FileStore(IndexedStore):
             else:
                 self._sid_of[name] = sid
         self._lost, self._lost_bytes = lost, lost_bytes
+        if lost:
+            self.warnings.append(f"lost messages {lost[0]}..{lost[-1]} ({len(lost)}), found earlier")
         self._blocks = {blk.num: blk for blk in listed}
         self._index_blocks()
         for blk in listed:
