@@ -2,7 +2,7 @@
 
 Layout: magic, u32 length + JSON metadata, then per column a u64 byte count and the raw array
 (native byte order, recorded in the metadata), then a crc32 of everything before it. Columns are
-read straight into arrays, so loading costs little more memory than the index itself.
+read straight into their arrays, so loading costs no more memory than the index itself.
 
 The file is a cache: the store checks each listed block against the crc32 recorded for it and
 falls back to scanning the blocks when anything differs.
@@ -79,11 +79,10 @@ def load(path: str) -> tuple[dict[str, Any], list[array]]:
         columns = []
         for code in COLUMNS:
             raw_len = _read(f, 8)
-            col = array(code)
-            try:
-                col.fromfile(f, _U64.unpack(raw_len)[0] // col.itemsize)
-            except EOFError:
-                raise ValueError("truncated") from None
+            col = array(code, [0]) * (_U64.unpack(raw_len)[0] // array(code).itemsize)
+            with memoryview(col) as view:
+                if f.readinto(view.cast("B")) != len(view) * col.itemsize:
+                    raise ValueError("truncated")
             crc = crc32(col, crc32(raw_len, crc))
             columns.append(col)
         trailer = f.read(5)
