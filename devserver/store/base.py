@@ -80,9 +80,12 @@ class StreamStore(Protocol):
     """What a stream needs from its store. Sequences start at 1; 0 means "none".
 
     Counters are plain attributes for the hot path: `msgs`, `bytes`, `first_seq`, `last_seq`,
-    `last_ts`; `first_ts` is a property. `state()` gives them all at once.
+    `last_ts`; `first_ts` is a property. `state()` gives them all at once. `warnings` collects
+    what the store found wrong (damaged records at recovery or on read) for the server to log;
+    the server may clear it. A store is not thread-safe: call it from one thread.
     """
 
+    warnings: list[str]
     msgs: int
     bytes: int
     first_seq: int

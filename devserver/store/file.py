@@ -81,7 +81,6 @@ class FileStore(IndexedStore):
             raise StoreError(f"block size {block_size} is not between 1 and {MAX_BLOCK_SIZE}")
         super().__init__()
         self.directory = os.fspath(directory)
-        self.warnings: list[str] = []  # recovery findings for the server to log
         self._block_size = block_size
         self._sync_always = sync_always
         self._sync_interval_ns = sync_interval_ns

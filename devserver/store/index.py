@@ -43,6 +43,7 @@ class IndexedStore:
     """Store semantics over the shared index; subclasses supply bodies and persistence."""
 
     def __init__(self) -> None:
+        self.warnings: list[str] = []  # problems found (damaged records), for the server's log
         self.msgs = 0
         self.bytes = 0
         self.first_seq = 0

@@ -15,18 +15,24 @@ def kind(request) -> str:
 
 
 @pytest.fixture
-def make_store(kind, tmp_path) -> Iterator[Callable[..., StreamStore]]:
+def opened() -> Iterator[list[StreamStore]]:
+    """Stores a test opened through the fixtures, closed at teardown."""
+    stores: list[StreamStore] = []
+    yield stores
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def make_store(kind, tmp_path, opened) -> Callable[..., StreamStore]:
     """make_store(**file_options) -> a fresh store of the parametrized kind."""
-    made: list[StreamStore] = []
 
     def make(**options) -> StreamStore:
-        store = MemoryStore() if kind == "memory" else FileStore(tmp_path / f"s{len(made)}", **options)
-        made.append(store)
+        store = MemoryStore() if kind == "memory" else FileStore(tmp_path / f"s{len(opened)}", **options)
+        opened.append(store)
         return store
 
-    yield make
-    for store in made:
-        store.close()
+    return make
 
 
 @pytest.fixture
@@ -35,13 +41,16 @@ def store(make_store) -> StreamStore:
 
 
 @pytest.fixture
-def reopen(kind) -> Callable[[StreamStore], StreamStore]:
+def reopen(kind, opened) -> Callable[[StreamStore], StreamStore]:
     """Close a file store and open it again (a memory store is returned as it is)."""
 
     def again(store: StreamStore) -> StreamStore:
         if kind == "memory":
             return store
         store.close()
-        return FileStore(store.directory)
+        store = FileStore(store.directory)
+        assert store.warnings == []
+        opened.append(store)
+        return store
 
     return again
