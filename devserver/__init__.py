@@ -14,7 +14,8 @@ import asyncio
 import threading
 from pathlib import Path
 
-from devserver.options import RANDOM_PORT, Options, parse_args
+from devserver.config import options_from_args
+from devserver.options import RANDOM_PORT, Options
 from devserver.server import VERSION, Server
 
 __all__ = ["DevServer", "ServerThread", "Options", "VERSION"]
@@ -24,7 +25,7 @@ def _options(argv: list[str] | None, port: int, host: str, jetstream: bool, stor
     if "options" in extra:
         return extra["options"]
     if argv is not None:
-        opts, _ = parse_args(argv)
+        opts, _ = options_from_args(argv)
         return opts
     opts = Options(host=host, port=RANDOM_PORT if port in (0, -1) else port, jetstream=jetstream)
     opts.store_dir = Path(store_dir) if store_dir else None

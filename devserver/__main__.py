@@ -10,7 +10,8 @@ import sys
 import time
 
 from devserver import DevServer, new_event_loop
-from devserver.options import USAGE, Options, UsageError, parse_args
+from devserver.config import ConfigError, options_from_args
+from devserver.options import USAGE, Options, UsageError
 from devserver.server import VERSION
 
 
@@ -50,9 +51,12 @@ async def serve(opts: Options) -> None:
 def main(argv: list[str] | None = None, defaults: list[str] | None = None) -> int:
     """Run until SIGINT/SIGTERM; `defaults` are flags applied before the user's (pynats devserver)."""
     try:
-        opts, action = parse_args([*(defaults or []), *(sys.argv[1:] if argv is None else argv)])
+        opts, action = options_from_args([*(defaults or []), *(sys.argv[1:] if argv is None else argv)])
     except UsageError as err:
         print(f"devserver: {err}\n\n{USAGE}", file=sys.stderr)
+        return 1
+    except ConfigError as err:
+        print(f"devserver: configuration error: {err}", file=sys.stderr)
         return 1
     if action == "help":
         print(USAGE)

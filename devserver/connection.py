@@ -20,7 +20,6 @@ from devserver.protocol.ops import (
     ERR_MAX_CONTROL_LINE,
     ERR_MAX_PAYLOAD,
     ERR_NO_RESPONDERS_NEEDS_HEADERS,
-    ERR_SLOW_CONSUMER,
     ERR_STALE,
     PING,
     PONG,
@@ -34,6 +33,9 @@ from devserver.subjects import is_valid_publish
 from devserver.sublist import Subscription
 
 log = logging.getLogger("devserver")
+
+STALL_MAX = 0.25  # seconds a producer may be held back for one slow reader
+FLUSH_AT = 256 * 1024  # queued output bytes that are written at once instead of at the end of the turn
 
 # nats-server's ClosedState text for the errors a connection is closed with (/connz?state=closed)
 _CLOSED_STATES = {
@@ -82,7 +84,11 @@ class Connection(asyncio.Protocol):
         self._ping_ns = 0
         self.close_reason = ""
         self._out: list[bytes] = []
+        self._out_size = 0
         self._queued = False
+        # flow control: producers whose reading we paused while this client's output drains
+        self.write_paused = False
+        self._stalled: set[Connection] = set()
         self._timers: list[asyncio.TimerHandle] = []
 
     # -- asyncio callbacks
@@ -92,6 +98,7 @@ class Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername") or ("", 0)
         self.host, self.port = peer[0], peer[1]
         self.server.add_client(self)
+        transport.set_write_buffer_limits(high=self.server.options.max_pending // 4)
         self.send(encode.info(self.server.info_for(self)))
         loop = asyncio.get_running_loop()
         if self.server.options.auth_required:
@@ -111,6 +118,33 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cleanup()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._release_stalled()
+
+    def stall(self, producer) -> None:
+        """Slow a producer down while this client catches up, as nats-server stalls fast producers.
+
+        The stall is short: a client that does not read at all still reaches max_pending and
+        is cut off, and the producer goes on.
+        """
+        transport = getattr(producer, "transport", None)
+        if transport is None or producer in self._stalled or producer.closed:
+            return
+        self._stalled.add(producer)
+        transport.pause_reading()
+        if len(self._stalled) == 1:
+            asyncio.get_running_loop().call_later(STALL_MAX, self._release_stalled)
+
+    def _release_stalled(self) -> None:
+        for producer in self._stalled:
+            if not producer.closed:
+                producer.transport.resume_reading()
+        self._stalled.clear()
 
     # -- ops
 
@@ -239,7 +273,10 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         self._out.append(frame)
-        if not self._queued:
+        self._out_size += len(frame)
+        if self._out_size > FLUSH_AT:
+            self.flush()  # a large burst goes out now, so flow control sees it in time
+        elif not self._queued:
             self._queued = True
             self.server.queue_flush(self)
 
@@ -247,6 +284,7 @@ class Connection(asyncio.Protocol):
         self._queued = False
         if self.closed or not self._out:
             return
+        self._out_size = 0
         data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
         self._out.clear()
         transport = self.transport
@@ -255,7 +293,11 @@ class Connection(asyncio.Protocol):
             # A client that does not read must not grow our memory or stall the others.
             self.server.slow_consumers += 1
             self.close_reason = "Slow Consumer (Pending Bytes)"
-            log.warning("%s - %s Detected: MaxPending exceeded", self.describe(), ERR_SLOW_CONSUMER)
+            log.info(
+                "%s - Slow Consumer Detected: MaxPending of %d Exceeded",
+                self.describe(),
+                self.server.options.max_pending,
+            )
             self.close(abort=True)
 
     # -- timers and closing

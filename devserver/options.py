@@ -145,9 +145,9 @@ def parse_size(text: str) -> int:
         raise UsageError(f"invalid size {text!r}") from None
 
 
-def parse_args(argv: list[str]) -> tuple[Options, str | None]:
+def parse_args(argv: list[str], opts: Options | None = None) -> tuple[Options, str | None]:
     """Parse nats-server style flags into Options; the second value is "help", "version" or None."""
-    opts = Options()
+    opts = opts or Options()
     i = 0
     while i < len(argv):
         arg = argv[i]

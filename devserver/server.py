@@ -49,6 +49,7 @@ class InternalClient:
     echo = True
     no_responders = False
     closed = False
+    write_paused = False
     cid = 0  # no client connection: how /subsz shows the server's own subscriptions
 
     def __init__(self, account: Account, handler: Callable[[bytes, bytes | None, int, bytes], None]) -> None:
@@ -232,6 +233,8 @@ class Server:
             delivered = True
             sub.delivered += 1
             target.deliver(sub, subject, reply, hdr, payload)
+            if target.write_paused:
+                target.stall(client)
             if sub.max is not None and sub.delivered >= sub.max:
                 target.remove_sub(sub)
         for group in queues:
@@ -241,7 +244,10 @@ class Server:
             sub = members[0] if len(members) == 1 else random.choice(members)
             delivered = True
             sub.delivered += 1
-            sub.client.deliver(sub, subject, reply, hdr, payload)
+            target = sub.client
+            target.deliver(sub, subject, reply, hdr, payload)
+            if target.write_paused:
+                target.stall(client)
             if sub.max is not None and sub.delivered >= sub.max:
                 sub.client.remove_sub(sub)
         if not delivered and reply and client.no_responders:

@@ -30,11 +30,16 @@ def server(server_kind, tmp_path):
 
 @pytest.fixture
 def make_server(server_kind, tmp_path):
-    """Start a server of the parametrized kind with extra nats-server flags: make_server(["--user", "a"])."""
+    """Start a server of the parametrized kind with extra nats-server flags: make_server(["--user", "a"]).
+
+    `proc=True` runs devserver as a child process, for tests that kill it or load it hard
+    (an in-process server shares the GIL with the test's own client threads).
+    """
     started = []
 
-    def make(args=None, *, jetstream=True):
-        srv = start_server(server_kind, tmp_path, args, jetstream=jetstream)
+    def make(args=None, *, jetstream=True, proc=False):
+        kind = "dev-proc" if proc and server_kind == "dev" else server_kind
+        srv = start_server(kind, tmp_path, args, jetstream=jetstream)
         started.append(srv)
         return srv
 

@@ -124,7 +124,9 @@ class RunningServer:
         return self.start()
 
 
-def start_server(kind: str, tmp_path: Path, args: list[str] | None = None, *, jetstream: bool = True) -> RunningServer:
+def start_server(
+    kind: str, tmp_path: Path, args: list[str] | None = None, *, jetstream: bool = True
+) -> RunningServer:
     store = tmp_path / f"store-{kind}" if jetstream else None
     if store is not None:
         store.mkdir(exist_ok=True)
