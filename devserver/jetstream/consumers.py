@@ -190,9 +190,9 @@ class Consumer(Acks):
     def _seq_for_time(self, ts: int) -> int:
         """The first sequence stored at or after `ts` (past the end when none)."""
         store = self.stream.store
-        msg = store.load_next(None, store.first_seq)
+        msg = store.load_next(store.first_seq)
         while msg is not None and msg.ts < ts:
-            msg = store.load_next(None, msg.seq + 1)
+            msg = store.load_next(msg.seq + 1)
         return msg.seq if msg is not None else store.last_seq + 1
 
     def recount(self) -> None:
@@ -210,10 +210,10 @@ class Consumer(Acks):
         store = self.stream.store
         f = self.store_filter
         if f is None or f.__class__ is str:
-            return store.load_next(f, start)
+            return store.load_next(start, f)
         best = None
         for one in f:
-            msg = store.load_next(one, start)
+            msg = store.load_next(start, one)
             if msg is not None and (best is None or msg.seq < best.seq):
                 best = msg
         return best

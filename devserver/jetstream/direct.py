@@ -20,7 +20,7 @@ from devserver.jetstream.timefmt import format_time
 from schemas import subjects
 
 if TYPE_CHECKING:
-    from devserver.jetstream.storage import Msg
+    from devserver.jetstream.storage import StoredMsg as Msg
     from devserver.jetstream.streams import Stream
 
 QUEUE = "_sys_"
@@ -125,7 +125,7 @@ def direct_headers(stream: Stream, msg: Msg, extra: str = "") -> bytes:
         f"Nats-Stream: {stream.name}\r\nNats-Subject: {msg.subject}\r\n"
         f"Nats-Sequence: {msg.seq}\r\nNats-Time-Stamp: {format_time(msg.ts)}\r\n{extra}"
     ).encode()
-    base = msg.hdr[:-2] if msg.hdr else b"NATS/1.0\r\n"
+    base = msg.headers[:-2] if msg.headers else b"NATS/1.0\r\n"
     return base + added + b"\r\n"
 
 
@@ -149,7 +149,7 @@ def _answer(stream: Stream, reply: bytes, req: dict[str, Any] | bytes) -> None:
     max_bytes = req.get("max_bytes", 0) or stream.server.options.max_pending
     if not batch:
         if nxt:
-            msg = store.load_next(nxt, seq)
+            msg = store.load_next(seq, nxt)
         elif seq:
             msg = store.load(seq)
         else:
@@ -162,7 +162,7 @@ def _answer(stream: Stream, reply: bytes, req: dict[str, Any] | bytes) -> None:
     pending = store.num_pending(seq, nxt)
     last = sent_bytes = 0
     for i in range(batch):
-        msg = store.load_next(nxt, seq)
+        msg = store.load_next(seq, nxt)
         if msg is None:
             if i == 0:
                 _send(stream, reply, NOT_FOUND)
@@ -173,7 +173,7 @@ def _answer(stream: Stream, reply: bytes, req: dict[str, Any] | bytes) -> None:
         extra = f"Nats-Num-Pending: {pending}\r\nNats-Last-Sequence: {last}\r\n"
         _send(stream, reply, None if no_hdr else direct_headers(stream, msg, extra), msg.data)
         last = msg.seq
-        sent_bytes += len(msg.subject) + len(msg.hdr or b"") + len(msg.data)
+        sent_bytes += len(msg.subject) + len(msg.headers or b"") + len(msg.data)
         if sent_bytes >= max_bytes:
             break
     _send(

@@ -21,6 +21,7 @@ from devserver.jetstream import stream_events
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
 from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
 from devserver.jetstream.streams import recover_stream
+from devserver.jetstream.timers import Timers
 
 if TYPE_CHECKING:
     from devserver.jetstream.streams import Stream
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("devserver.jetstream")
 
-STORE_SUBDIR = "jetstream"  # nats-server appends this to the configured store_dir
+STORE_SUBDIR = "jetstream"
+SECOND = 1_000_000_000  # nats-server appends this to the configured store_dir
 
 
 class JetStream:
@@ -73,6 +75,10 @@ class JetStream:
                     self.enable_account(account, limits_from_config(js_conf))
         self.server.before_flush.append(self.flush)
         self.server.on_stop.append(self.stop)
+        sync = self.options.sync_interval
+        if self.store_dir is not None and sync != "always":
+            self._sync_every = int(float(sync) * SECOND)
+            Timers.of(self.server).after(self._sync_every, self._sync_tick)
         log.info("Starting JetStream")
         log.info("  Store Directory: %s", self.store_dir if self.store_dir else "(memory only)")
 
@@ -118,6 +124,14 @@ class JetStream:
             dirty, self.dirty = self.dirty, set()
             for stream in dirty:
                 stream.flush()
+
+    def _sync_tick(self) -> None:
+        """The fsync policy `sync_interval`: each file store syncs what it wrote since the last."""
+        now = self.server.clock.now_ns()
+        for jsa in self.accounts.values():
+            for stream in jsa.streams.values():
+                stream.store.maybe_sync(now)
+        Timers.of(self.server).after(self._sync_every, self._sync_tick)
 
     def stop(self) -> None:
         for jsa in self.accounts.values():

@@ -18,12 +18,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.accounts import JS_CLIENT, MEMORY
+from devserver.jetstream.storage import msg_size
 from devserver.jetstream.timefmt import format_time
 from devserver.protocol.headers import get as header
 from devserver.protocol.headers import strip_status
 
 if TYPE_CHECKING:
-    from devserver.jetstream.storage import MemoryStore
+    from devserver.store.base import StreamStore
 
 MAX_HEADER = 65535
 VERSION_LINE = b"NATS/1.0\r\n"
@@ -65,7 +66,7 @@ class Publisher:
     # provided by Stream
     name: str
     config: dict[str, Any]
-    store: MemoryStore
+    store: StreamStore
     consumers: dict[str, Any]
     remove_msg: Any
 
@@ -90,6 +91,10 @@ class Publisher:
         limits = self.jsa.limits
         self._account_limited = (limits.max_memory if self.storage == MEMORY else limits.max_storage) >= 0
         self._server_limited = self.jsa.js.server_limited
+        self._file_sizes = self.storage != MEMORY
+
+    def _size(self, subject: str, headers: bytes | None, data: bytes) -> int:
+        return msg_size(self._file_sizes, subject, headers, data)
 
     # -- the hot path
 
@@ -135,12 +140,12 @@ class Publisher:
             data = payload
         store = self.store
         if self._interest and not self._has_interest(subject):
-            seq = store.skip(now)
+            seq = store.skip_msgs(1, now)
             self._record(msg_id, seq, now)
             return self._ack_prefix + b"%d}" % seq
         if self._server_limited and self.jsa.js.limits_exceeded(self.storage):
             raise Reject("JSInsufficientResourcesErr")
-        if self._account_limited and self.jsa.would_exceed(self.storage, store.size(subject, block, data)):
+        if self._account_limited and self.jsa.would_exceed(self.storage, self._size(subject, block, data)):
             raise Reject("JSAccountResourcesExceededErr")
         if self._limited and self._discard_new:
             self._check_discard_new(subject, block, data)
@@ -148,7 +153,7 @@ class Publisher:
         if self._republish is not None:
             last = store.load_last(subject)
             previous = last.seq if last is not None else 0
-        seq = store.store(subject, block, data, now)
+        seq = store.store(subject, block, data, now)[0]
         self._record(msg_id, seq, now)
         if rollup is not None:
             self._rollup(subject, rollup)
@@ -240,12 +245,12 @@ class Publisher:
         if self._max_msgs > 0 and store.msgs >= self._max_msgs and not at_limit:
             raise Reject("JSStreamStoreFailedF", err="maximum messages exceeded")
         if self._max_bytes > 0:
-            size = store.size(subject, block, data)
+            size = self._size(subject, block, data)
             if store.bytes + size > self._max_bytes:
                 if not at_limit:
                     raise Reject("JSStreamStoreFailedF", err="maximum bytes exceeded")
                 first = store.load(store.subject_first(subject))
-                if first is None or store.size(first.subject, first.hdr, first.data) < size:
+                if first is None or self._size(first.subject, first.headers, first.data) < size:
                     raise Reject("JSStreamStoreFailedF", err="maximum bytes exceeded")
 
     def _enforce_limits(self, subject: str) -> None:

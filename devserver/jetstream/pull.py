@@ -236,7 +236,7 @@ class PullMode:
                 self.process_waiting(not c.blocked)
                 return
             msg, dc, reply = got
-            subject, hdr, data = msg.subject.encode(), msg.hdr, msg.data
+            subject, hdr, data = msg.subject.encode(), msg.headers, msg.data
             if headers_only:
                 hdr, data = _headers_only(hdr, data), b""
             if hdr:

@@ -167,7 +167,7 @@ class PushMode:
             if got is None:
                 break
             msg, dc, reply = got
-            subject, hdr, data = msg.subject.encode(), msg.hdr, msg.data
+            subject, hdr, data = msg.subject.encode(), msg.headers, msg.data
             if headers_only:
                 hdr, data = _headers_only(hdr, data), b""
             if hdr:

@@ -188,23 +188,15 @@ def select_message(stream: Stream, body: dict[str, Any]):
     seq = body.get("seq", 0)
     start_time = body.get("start_time")
     if start_time:
-        after = parse_time(start_time)
-        seq = next(
-            (s for s in range(store.first_seq, store.last_seq + 1) if _at_or_after(store, s, after)), 0
-        )
-        if not seq:
+        seq = store.seq_for_time(parse_time(start_time))
+        if seq > store.last_seq:
             return None
     next_by = body.get("next_by_subj")
     if next_by:
-        return store.load_next(next_by, seq)
+        return store.load_next(seq, next_by)
     if seq > 0:
         return store.load(seq)
     return store.load_last(body.get("last_by_subj"))
-
-
-def _at_or_after(store, seq: int, ts: int) -> bool:
-    msg = store.load(seq)
-    return msg is not None and msg.ts >= ts
 
 
 def bad_selection(body: dict[str, Any]) -> bool:
@@ -233,8 +225,8 @@ def stream_msg_get(req: Request) -> dict[str, Any]:
     if msg is None:
         raise ApiError("JSNoMessageFoundErr")
     out: dict[str, Any] = {"subject": msg.subject, "seq": msg.seq}
-    if msg.hdr and not body.get("no_hdr"):
-        out["hdrs"] = base64.b64encode(msg.hdr).decode()
+    if msg.headers and not body.get("no_hdr"):
+        out["hdrs"] = base64.b64encode(msg.headers).decode()
     if msg.data:
         out["data"] = base64.b64encode(msg.data).decode()
     out["time"] = format_time(msg.ts)
@@ -256,7 +248,7 @@ def stream_msg_delete(req: Request) -> dict[str, Any]:
             raise ApiError("JSStreamMsgDeleteFailedF", counted=False, err="stream store EOF")
         if seq < store.first_seq:
             raise ApiError("JSStreamMsgDeleteFailedF", counted=False, err="no message found")
-    if not stream.remove_msg(seq):
+    if not stream.remove_msg(seq, erase=not body.get("no_erase")):
         raise ApiError("JSSequenceNotFoundErrF", counted=False, seq=seq)
     return {"success": True}
 

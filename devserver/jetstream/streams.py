@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,11 +39,13 @@ from typing import TYPE_CHECKING, Any
 from devserver.jetstream import stream_config
 from devserver.jetstream.accounts import API_LEVEL, MEMORY
 from devserver.jetstream.api import ApiError
-from devserver.jetstream.publish import Publisher
-from devserver.jetstream.storage import MemoryStore
+from devserver.jetstream.publish import MSG_ID, Publisher
+from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer, Timers
 from devserver.jetstream.transform import compile_transform
+from devserver.protocol.headers import get as header
+from devserver.store.atomic import write_atomic
 
 if TYPE_CHECKING:
     from devserver.jetstream.accounts import JsAccount
@@ -64,7 +65,7 @@ class Stream(Publisher):
         self.storage: str = config["storage"]  # as configured, even when kept in memory
         self.created = created
         self.directory = directory
-        self.store = MemoryStore(config.get("first_seq", 0), file_sizes=self.storage != MEMORY)
+        self.store = open_store(directory, config.get("first_seq", 0), self.js.options.sync_interval)
         self.consumers: dict[str, Any] = {}
         self.store.on_remove = self._on_remove
         self.msg_ids: dict[str, tuple[int, int]] = {}
@@ -92,6 +93,8 @@ class Stream(Publisher):
 
     def start(self) -> None:
         """Listen on the stream's subjects (and DIRECT.GET when allowed)."""
+        if self._max_age and self._expiry is None:
+            self._schedule_expiry()
         server, account = self.server, self.jsa.account
         on_msg = self.on_msg if self._transform is None else self._on_transformed
         for subject in self.config.get("subjects", []):
@@ -232,7 +235,7 @@ class Stream(Publisher):
         purged = self.store.purge(filter_subject, seq, keep)
         first = self.store.first_seq
         if filter_subject:
-            nxt = self.store.load_next(filter_subject, first)
+            nxt = self.store.load_next(first, filter_subject)
             first = nxt.seq if nxt is not None else self.store.last_seq + 1
         for consumer in list(self.consumers.values()):
             hook = getattr(consumer, "on_purge", None)
@@ -247,14 +250,14 @@ class Stream(Publisher):
             if hook is not None:
                 hook(seq, subject)
 
-    def remove_msg(self, seq: int) -> bool:
-        """Drop one message (acks on workqueue and interest streams, MSG.DELETE, limits, age);
-        the consumers hear of it through `on_removed`."""
+    def remove_msg(self, seq: int, erase: bool = False) -> bool:
+        """Drop one message (acks on workqueue and interest streams, MSG.DELETE, limits, age),
+        overwriting its bytes when `erase`; the consumers hear of it through `on_removed`."""
         if not self.consumers:
-            removed = self.store.remove(seq)
+            removed = self.store.remove(seq, erase)
         else:
             msg = self.store.load(seq)
-            removed = msg is not None and self.store.remove(seq)
+            removed = msg is not None and self.store.remove(seq, erase)
             if removed:
                 for consumer in list(self.consumers.values()):
                     hook = getattr(consumer, "on_removed", None)
@@ -263,6 +266,18 @@ class Stream(Publisher):
         if removed:
             self.js.dirty.add(self)
         return removed
+
+    def rebuild_dedupe(self) -> None:
+        """After recovery: the message ids still inside the duplicate window, and the last id."""
+        window = self.config.get("duplicate_window", 0)
+        store = self.store
+        if not window or not store.msgs:
+            return
+        msg = store.load_next(store.seq_for_time(self._clock.now_ns() - window))
+        while msg is not None:
+            raw = header(msg.headers, MSG_ID) if msg.headers else None
+            self._record(raw.decode() if raw else None, msg.seq, msg.ts)
+            msg = store.load_next(msg.seq + 1)
 
     # -- max_age
 
@@ -276,7 +291,9 @@ class Stream(Publisher):
         self._expiry = None
         store = self.store
         horizon = self._clock.now_ns() - self._max_age
-        while store.msgs:
+        if not self.consumers:
+            store.expire_before(horizon)
+        while self.consumers and store.msgs:  # one by one, so each consumer hears of it
             first = store.load(store.first_seq)
             if first is None or first.ts > horizon:
                 break
@@ -293,7 +310,7 @@ class Stream(Publisher):
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         doc = {"created": format_time(self.created), "config": self.config}
-        _write_atomic(self.directory / META_FILE, json.dumps(doc, indent=2).encode())
+        write_atomic(self.directory / META_FILE, json.dumps(doc, indent=2).encode())
 
 
 def _source_info(source: dict[str, Any]) -> dict[str, Any]:
@@ -304,20 +321,6 @@ def _source_info(source: dict[str, Any]) -> dict[str, Any]:
     info["lag"] = 0
     info["active"] = -1
     return info
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def stream_dir(jsa: JsAccount, name: str, storage: str) -> Path | None:
@@ -349,6 +352,9 @@ def recover_stream(jsa: JsAccount, path: Path) -> Stream | None:
         log.warning("Skipping stream folder %s: %s", path, exc)
         return None
     stream = Stream(jsa, config, created, path)
+    for warning in getattr(stream.store, "warnings", []):
+        log.warning("Stream %s > %s: %s", jsa.name, stream.name, warning)
+    stream.rebuild_dedupe()
     jsa.streams[stream.name] = stream
     stream.start()
     from devserver.jetstream.consumer_api import recover_consumers  # noqa: PLC0415 - it imports us

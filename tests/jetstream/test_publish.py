@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import pytest
 from nats.errors import NoRespondersError
@@ -11,7 +12,6 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from schemas import subjects as S
 from tests.jetstream.conftest import SECOND
-from tests.wire import Wire
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,18 +34,29 @@ async def test_pub_ack_bytes(jsapi):
     assert await jsapi.raw_ack("orders.1", headers={"Nats-Expected-Last-Sequence": "1"}) == expected
 
 
+def raw_exchange(sock: socket.socket, data: bytes, until: bytes = b"PONG\r\n") -> bytes:
+    """Send protocol text; what the server sends until `until` has arrived and, since nats-server
+    acks from another goroutine, until the reply to a trailing PING too."""
+    sock.sendall(data)
+    out = b""
+    while until not in out or b"PONG\r\n" not in out:
+        chunk = sock.recv(65536)
+        assert chunk, out
+        out += chunk
+    return out
+
+
 async def test_raw_socket_publish_and_silent_store(server, jsapi):
     await jsapi.create("ORDERS")
-    wire = Wire(server.port)
-    try:
-        wire.send(b"SUB _r 1\r\nPUB orders.a _r 5\r\nhello\r\nPUB orders.b 2\r\nhi\r\nPING\r\n")
-        out = wire.read_until(b"PONG\r\n")
-        assert b'MSG _r 1 27\r\n{"stream":"ORDERS","seq":1}\r\n' in out
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        connect = b'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\nPING\r\n'
+        assert raw_exchange(sock, connect).startswith(b"INFO ")
+        pubs = b"SUB _r 1\r\nPUB orders.a _r 5\r\nhello\r\nPUB orders.b 2\r\nhi\r\nPING\r\n"
+        ack = b'MSG _r 1 27\r\n{"stream":"ORDERS","seq":1}\r\n'
+        out = await asyncio.to_thread(raw_exchange, sock, pubs, ack)
         assert out.count(b"MSG ") == 1  # no reply subject: stored without an ack
-        wire.send(b"HPUB orders.c _r 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nxy\r\nPING\r\n")
-        assert b'{"stream":"ORDERS","seq":3}' in wire.read_until(b"PONG\r\n")
-    finally:
-        wire.close()
+        hpub = b"HPUB orders.c _r 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nxy\r\nPING\r\n"
+        await asyncio.to_thread(raw_exchange, sock, hpub, b'{"stream":"ORDERS","seq":3}')
     state = await jsapi.state("ORDERS")
     assert (state["messages"], state["last_seq"], state["num_subjects"]) == (3, 3, 3)
 

@@ -326,7 +326,11 @@ async def test_stream_events(jsapi, nc):
 
     await nc.subscribe(f"{S.ADVISORY_PREFIX}.>", cb=collect)
     await nc.flush()
-    await jsapi.ok(S.account_info())  # nats-server learns of the subscription asynchronously
+    for _ in range(100):  # nats-server learns of the subscription asynchronously
+        await jsapi.ok(S.account_info())
+        if events:
+            break
+        await asyncio.sleep(0.02)
     await jsapi.create("EV")
     await jsapi.ok(S.stream_update("EV"), {"name": "EV", "subjects": ["ev.>"], "max_msgs": 5})
     await jsapi.ok(S.stream_delete("EV"))
