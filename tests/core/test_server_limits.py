@@ -108,7 +108,8 @@ def test_permissions(conf_server):
     )
     wire = Wire(srv.port, b'CONNECT {"verbose":false,"user":"a","pass":"b"}\r\n')
     wire.send(
-        b"SUB foo.> 1\r\nPUB foo.a 1\r\nx\r\nPUB foo.secret 1\r\ny\r\nPUB bar 1\r\nz\r\nSUB bar 2\r\nSUB bar q 3\r\nPING\r\n"
+        b"SUB foo.> 1\r\nPUB foo.a 1\r\nx\r\nPUB foo.secret 1\r\ny\r\nPUB bar 1\r\nz\r\n"
+        b"SUB bar 2\r\nSUB bar q 3\r\nPING\r\n"
     )
     expected = (
         b"MSG foo.a 1 1\r\nx\r\n"
