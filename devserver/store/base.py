@@ -109,13 +109,16 @@ class StreamStore(Protocol):
         """Delete one message; `erase` also overwrites its bytes with random data."""
 
     def purge(self, subject: str | None = None, seq: int = 0, keep: int = 0) -> int:
-        """nats-server's PurgeEx; returns the number of messages removed."""
+        """nats-server's PurgeEx: the messages matching `subject` (wildcards; None = all) below
+        `seq` (0 = no bound), all but the `keep` newest matching; returns how many went.
+        Without a subject and keep it is `compact(seq)`, so everything goes and first_seq
+        becomes last_seq + 1 (or `seq`)."""
 
     def compact(self, seq: int) -> int:
         """Remove everything below `seq`; past the end, the next message gets `seq`."""
 
     def expire_before(self, ts: int) -> int:
-        """Remove messages from the head whose timestamp is below `ts` (max_age)."""
+        """Remove messages from the head whose timestamp is at or before `ts` (max_age)."""
 
     # reads
     def load(self, seq: int) -> StoredMsg | None: ...

@@ -129,7 +129,6 @@ class FileStore(IndexedStore):
             write_atomic(meta_path, json.dumps({"format": FORMAT}).encode())
         nums = self._block_nums()
         if not self._load_index(nums):
-            self._index_blocks()
             for num in nums:
                 self._blocks[num] = blk = _Block(num)
                 self._replay(blk, 0, num == nums[-1])
@@ -299,8 +298,10 @@ class FileStore(IndexedStore):
             ],
             "lost": [self._lost, self._lost_bytes],
         }
-        columns = [col[self._start :] for col in self._columns()]
+        columns = [memoryview(col)[self._start :] for col in self._columns()]
         fileindex.save(os.path.join(self.directory, INDEX_FILE), meta, columns)
+        for view in columns:
+            view.release()
 
     # -- blocks
 

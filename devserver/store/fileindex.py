@@ -46,11 +46,12 @@ def file_crc(path: str, size: int) -> int:
     return crc
 
 
-def save(path: str, meta: dict[str, Any], columns: list[array]) -> None:
+def save(path: str, meta: dict[str, Any], columns: list[memoryview]) -> None:
+    """Write index.db atomically; `columns` are views of the arrays, in COLUMNS order."""
     head = json.dumps({**meta, "byteorder": sys.byteorder}).encode()
-    parts: list[bytes | array] = [MAGIC, _U32.pack(len(head)), head]
+    parts: list[bytes | memoryview] = [MAGIC, _U32.pack(len(head)), head]
     for col in columns:
-        parts += [_U64.pack(len(col) * col.itemsize), col]
+        parts += [_U64.pack(col.nbytes), col]
     crc = 0
     for part in parts:
         crc = crc32(part, crc)
