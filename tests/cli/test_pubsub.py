@@ -55,7 +55,7 @@ def test_pub_wait_shows_stream_errors(orders):
 
 
 def test_req_prints_the_reply_and_dedupes_with_headers(orders):
-    run = orders("req ORDERS.new hello1 -H Msg-Id:1").ok()
+    run = orders("req ORDERS.new hello1 -H Trace:1").ok()
     assert run.out == '{"stream":"ORDERS","seq":1}\n'
     assert run.err.startswith("Sending request on ORDERS.new\nReceived with 27 bytes on _INBOX.")
     for i in (2, 3, 4):
