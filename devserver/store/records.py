@@ -118,11 +118,24 @@ def scan(buf: bytes | mmap.mmap, off: int = 0) -> Iterator[tuple[int, int, int, 
 
 
 def _resync(buf: bytes | mmap.mmap, view: memoryview, off: int, n: int) -> int:
-    """Offset of the next intact record after a damaged one at `off` (n if none)."""
+    """Offset of the first intact record after a damaged one at `off` (n if none).
+
+    The first intact record that follows an end mark bounds the search. The damaged record's
+    own length, if it leads to an intact record no further than that, is believed (so nothing
+    inside its payload is mistaken for records); otherwise every offset up to the bound is tried.
+    """
+    limit = n
     mark = buf.find(MAGIC_BYTES, off + 1)
-    while mark >= 0:
-        start = mark + 4
-        if start >= n or _check(buf, view, start, n):
-            return min(start, n)
+    while mark >= 0 and mark + 4 < n:
+        if _check(buf, view, mark + 4, n):
+            limit = mark + 4
+            break
         mark = buf.find(MAGIC_BYTES, mark + 1)
-    return n
+    if off + HEAD_LEN <= n:
+        end = off + (HEAD.unpack_from(buf, off)[0] & LEN_MASK)
+        if off + MARKER_LEN <= end <= limit and (end == n or _check(buf, view, end, n)):
+            return end
+    for start in range(off + 1, limit):
+        if _check(buf, view, start, n):
+            return start
+    return limit
