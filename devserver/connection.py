@@ -258,8 +258,12 @@ class Connection(asyncio.Protocol):
     def deliver(
         self, sub: Subscription, subject: bytes, reply: bytes | None, hdr: int, payload: bytes
     ) -> None:
+        # the hot path: frame formatting and queueing inline (see encode.msg and send)
         if hdr < 0:
-            frame = encode.msg(subject, sub.sid, reply, payload)
+            if reply:
+                frame = b"MSG %b %b %b %d\r\n%b\r\n" % (subject, sub.sid, reply, len(payload), payload)
+            else:
+                frame = b"MSG %b %b %d\r\n%b\r\n" % (subject, sub.sid, len(payload), payload)
         elif self.headers:
             frame = encode.hmsg(subject, sub.sid, reply, hdr, payload)
         else:
@@ -267,7 +271,15 @@ class Connection(asyncio.Protocol):
             frame = encode.msg(subject, sub.sid, reply, payload)
         self.out_msgs += 1
         self.out_bytes += len(payload)
-        self.send(frame)
+        if self.closed:
+            return
+        self._out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size > FLUSH_AT:
+            self.flush()
+        elif not self._queued:
+            self._queued = True
+            self.server.queue_flush(self)
 
     def send(self, frame: bytes) -> None:
         if self.closed:

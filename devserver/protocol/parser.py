@@ -71,6 +71,27 @@ class Parser:
                 if nl - pos > max_line:
                     raise ProtocolError(ERR_MAX_CONTROL_LINE)
                 stop = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+                if buf.startswith(b"PUB ", pos):
+                    # the hot path, inline: upper-case PUB with its payload already here
+                    args = buf[pos + 4 : stop].split()
+                    if len(args) == 2 and args[1].isdigit():
+                        subject, reply, size = args[0], None, int(args[1])
+                    elif len(args) == 3 and args[2].isdigit():
+                        subject, reply, size = args[0], args[1], int(args[2])
+                    else:
+                        self._control(buf[pos:stop], ops)  # raises the right error
+                    if size > self.max_payload:
+                        raise ProtocolError(ERR_MAX_PAYLOAD)
+                    pos = nl + 1
+                    stop = pos + size
+                    if stop + 2 > end:
+                        self._pending = (subject, reply, -1, size)
+                        continue
+                    if buf[stop : stop + 2] != b"\r\n":
+                        raise ProtocolError(ERR_UNKNOWN_OP, "payload not followed by CRLF")
+                    ops.append((PUB, subject, reply, -1, buf[pos:stop]))
+                    pos = stop + 2
+                    continue
                 self._control(buf[pos:stop], ops)
                 pos = nl + 1
         except ProtocolError as err:
