@@ -121,7 +121,8 @@ class JetStream:
         """Hand what the stores buffered to the OS before any acknowledgement leaves."""
         self.unflushed_acks = 0
         if self.dirty:
-            dirty, self.dirty = self.dirty, set()
+            dirty = list(self.dirty)
+            self.dirty.clear()  # cleared in place: streams hold its bound `add`
             for stream in dirty:
                 stream.flush()
 

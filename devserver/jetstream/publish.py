@@ -92,6 +92,15 @@ class Publisher:
         self._account_limited = (limits.max_memory if self.storage == MEMORY else limits.max_storage) >= 0
         self._server_limited = self.jsa.js.server_limited
         self._file_sizes = self.storage != MEMORY
+        # one test on the hot path for the rare rules (interest, resource limits, discard new)
+        self._guarded = (
+            self._interest
+            or self._server_limited
+            or self._account_limited
+            or (self._limited and self._discard_new)
+        )
+        self._now = self._clock.now_ns
+        self._mark_dirty = self.jsa.js.dirty.add
 
     def _size(self, subject: str, headers: bytes | None, data: bytes) -> int:
         return msg_size(self._file_sizes, subject, headers, data)
@@ -102,30 +111,26 @@ class Publisher:
         try:
             ack = self._ingest(subject.decode(), hdr, payload)
         except Reject as rej:
-            if reply and not self._no_ack:
-                self._reply(reply, error_ack(self.name, rej.name, **rej.placeholders))
-            return
-        if reply and ack is not None and not self._no_ack:
-            self._reply(reply, ack)
+            ack = error_ack(self.name, rej.name, **rej.placeholders)
+        if reply and not self._no_ack:
+            self._route(JS_CLIENT, self._account, reply, None, -1, ack)
+            js = self.js
+            js.unflushed_acks += 1
+            if js.unflushed_acks >= ACK_FLUSH_EVERY:
+                js.unflushed_acks = 0
+                self.server.flush_now()
 
-    def _reply(self, reply: bytes, ack: bytes) -> None:
-        self._route(JS_CLIENT, self._account, reply, None, -1, ack)
-        js = self.js
-        js.unflushed_acks += 1
-        if js.unflushed_acks >= ACK_FLUSH_EVERY:
-            js.unflushed_acks = 0
-            self.server.flush_now()
-
-    def _ingest(self, subject: str, hdr: int, payload: bytes) -> bytes | None:
+    def _ingest(self, subject: str, hdr: int, payload: bytes) -> bytes:
         """Store one message; the ack to send, or Reject."""
         if self._sealed:
             raise Reject("JSStreamSealedErr")
         if 0 <= self._max_msg_size < len(payload):
             raise Reject("JSStreamMessageExceedsMaximumErr")
-        now = self._clock.now_ns()
-        msg_id = None
-        rollup = None
-        if hdr >= 0:
+        now = self._now()
+        if hdr < 0:
+            block = msg_id = rollup = None
+            data = payload
+        else:
             if hdr > MAX_HEADER:
                 raise Reject("JSStreamHeaderExceedsMaximumErr")
             block = payload[:hdr]
@@ -135,33 +140,27 @@ class Publisher:
             if dup:
                 return dup
             data = payload[hdr:]
-        else:
-            block = None
-            data = payload
         store = self.store
-        if self._interest and not self._has_interest(subject):
-            seq = store.skip_msgs(1, now)
-            self._record(msg_id, seq, now)
-            return self._ack_prefix + b"%d}" % seq
-        if self._server_limited and self.jsa.js.limits_exceeded(self.storage):
-            raise Reject("JSInsufficientResourcesErr")
-        if self._account_limited and self.jsa.would_exceed(self.storage, self._size(subject, block, data)):
-            raise Reject("JSAccountResourcesExceededErr")
-        if self._limited and self._discard_new:
-            self._check_discard_new(subject, block, data)
+        if self._guarded:
+            if self._interest and not self._has_interest(subject):
+                seq = store.skip_msgs(1, now)
+                self._record(msg_id, seq, now)
+                return self._ack_prefix + b"%d}" % seq
+            self._check_resources(subject, block, data)
         previous = 0
         if self._republish is not None:
             last = store.load_last(subject)
             previous = last.seq if last is not None else 0
         seq = store.store(subject, block, data, now)[0]
-        self._record(msg_id, seq, now)
+        if msg_id is not None or self.last_msg_id:
+            self._record(msg_id, seq, now)
         if rollup is not None:
             self._rollup(subject, rollup)
         if self._limited:
             self._enforce_limits(subject)
         if self._max_age and self._expiry is None:
             self._schedule_expiry()
-        self.jsa.js.dirty.add(self)
+        self._mark_dirty(self)
         if self._republish is not None:
             self._do_republish(subject, block, data, seq, now, previous)
         if self.consumers:
@@ -170,6 +169,15 @@ class Publisher:
                 if wake is not None:
                     wake(seq, subject)
         return self._ack_prefix + b"%d}" % seq
+
+    def _check_resources(self, subject: str, block: bytes | None, data: bytes) -> None:
+        """Server and account limits, then the discard-new limits of the stream."""
+        if self._server_limited and self.jsa.js.limits_exceeded(self.storage):
+            raise Reject("JSInsufficientResourcesErr")
+        if self._account_limited and self.jsa.would_exceed(self.storage, self._size(subject, block, data)):
+            raise Reject("JSAccountResourcesExceededErr")
+        if self._limited and self._discard_new:
+            self._check_discard_new(subject, block, data)
 
     # -- header rules (only for messages with headers)
 

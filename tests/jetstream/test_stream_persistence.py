@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import nats
 import pytest
 
 from schemas import subjects as S
 from tests.jetstream.conftest import JetStreamHelper, stable
+from tests.servers import nats_server_binary, start_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,5 +66,42 @@ async def test_memory_flag_keeps_file_streams_in_memory(make_server, server_kind
     js = await open_helper(server)
     try:
         assert (await js.ok(S.stream_names()))["streams"] is None
+    finally:
+        await js.nc.close()
+
+
+@pytest.fixture(params=["dev-proc", "real"])
+def killable(request, tmp_path):
+    """A server in a child process, so it can be killed with SIGKILL."""
+    if request.param == "real" and nats_server_binary() is None:
+        pytest.skip("nats-server binary not found")
+    srv = start_server(request.param, tmp_path)
+    yield srv
+    srv.stop()
+
+
+async def test_every_acked_message_survives_kill_9(killable):
+    """A PubAck leaves only after the message is in the OS: SIGKILL loses nothing acknowledged."""
+    js = await open_helper(killable)
+    acked = []
+    try:
+        await js.create("DUR", subjects=["dur.>"])
+        inbox = js.nc.new_inbox()
+        sub = await js.nc.subscribe(inbox)
+        for i in range(500):
+            await js.nc.publish(f"dur.{i % 7}", b"%d" % i, reply=inbox)
+        for _ in range(300):  # take the acks that arrived, then kill mid-stream
+            acked.append(json.loads((await sub.next_msg(timeout=2)).data)["seq"])
+    finally:
+        await js.nc.close()
+    killable.kill()
+    killable.start()
+    js = await open_helper(killable)
+    try:
+        state = await js.state("DUR")
+        assert state["last_seq"] >= max(acked) and state["messages"] >= len(acked)
+        for seq in (acked[0], acked[len(acked) // 2], acked[-1]):
+            msg = (await js.ok(S.stream_msg_get("DUR"), {"seq": seq}))["message"]
+            assert base64.b64decode(msg["data"]) == b"%d" % (seq - 1)
     finally:
         await js.nc.close()
