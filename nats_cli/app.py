@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # command name -> (module under nats_cli.commands, attribute, one-line help for the listing)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "account": ("account", "account", "Account information"),
+    "completion": ("completion", "completion", "Print the shell completion script for bash, zsh or fish"),
     "consumer": ("consumer", "consumer", "JetStream Consumer management (alias: con)"),
     "context": ("context", "context", "Manage connection contexts"),
     "devserver": ("devserver", "devserver", "Run a local pure-Python NATS server with JetStream"),
@@ -211,7 +212,20 @@ class LazyGroup(click.Group):
             if e.name == f"nats_cli.commands.{module}":
                 return None
             raise
-        return getattr(mod, attr)
+        cmd = getattr(mod, attr)
+        if ctx.resilient_parsing:  # shell completion: STREAM/CONSUMER arguments ask the server
+            from nats_cli.commands.completion import attach
+
+            attach(cmd)
+        return cmd
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """Command names from COMMANDS (importing no command module), then the global options."""
+        from click.shell_completion import CompletionItem
+
+        names = self.list_commands(ctx)
+        items = [CompletionItem(n, help=COMMANDS[n][2]) for n in names if n.startswith(incomplete)]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         _, cmd, rest = super().resolve_command(ctx, args)
