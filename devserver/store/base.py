@@ -125,6 +125,9 @@ class StreamStore(Protocol):
 
     def load_next(self, start: int, filter: Filter = None) -> StoredMsg | None: ...
 
+    def load_next_with_headers(self, start: int) -> StoredMsg | None:
+        """The first message at or after `start` that has headers; cheap over header-less ones."""
+
     def load_last(self, filter: Filter = None) -> StoredMsg | None: ...
 
     def seq_for_time(self, ts: int) -> int:

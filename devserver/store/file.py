@@ -51,7 +51,8 @@ DEFAULT_SYNC_INTERVAL_NS = 120 * 1_000_000_000
 READ_AHEAD = 64 * 1024  # bytes read at once for loads, so sequential reads cost few syscalls
 WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for flush()
 READ_FDS = 8  # open descriptors kept for older blocks
-MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 32 bits
+MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
+HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
 
 
@@ -181,7 +182,13 @@ class FileStore(IndexedStore):
                     name = names[subject] = subject.decode()
                 if not blk.lo:
                     self._first_in_block(blk, seq)
-                append(seq, name, ts, flags & records.LEN_MASK, off)
+                append(
+                    seq,
+                    name,
+                    ts,
+                    flags & records.LEN_MASK,
+                    off | (HAS_HEADERS if flags & records.F_HDR else 0),
+                )
                 blk.live += 1
                 blk.hi = seq
             elif flags & records.F_DEL:
@@ -325,7 +332,7 @@ class FileStore(IndexedStore):
     # -- writing
 
     def _extra_column(self) -> array:
-        return array("I")  # the record's offset in its block
+        return array("I")  # the record's offset in its block, | HAS_HEADERS
 
     def _new_block(self, num: int) -> None:
         self._fd = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -374,7 +381,7 @@ class FileStore(IndexedStore):
             self._first_in_block(blk, seq)
         if len(self._wbuf) >= WRITE_BUFFER:
             self._write_out()
-        return len(rec), off
+        return len(rec), off | HAS_HEADERS if headers else off
 
     def _persist_delete(self, pos: int, erase: bool) -> None:
         self._marker(records.F_DEL, self._seqs[pos])
@@ -390,8 +397,9 @@ class FileStore(IndexedStore):
 
     def _erase(self, pos: int) -> None:
         """Overwrite the record in place: same length, F_ERASED, random body, fresh checksum."""
-        num, off = self._block_of(self._seqs[pos]).num, self._extra[pos]
-        rec = records.erased(self._record(num, off, self._sizes[pos]))
+        num, off = self._block_of(self._seqs[pos]).num, self._extra[pos] & ~HAS_HEADERS
+        buf, start = self._span(pos, self._sizes[pos])
+        rec = records.erased(buf[start : start + self._sizes[pos]])
         self._cache = (-1, 0, b"")
         if num == self._active.num and off >= self._flushed:
             start = off - self._flushed
@@ -500,17 +508,22 @@ class FileStore(IndexedStore):
 
     # -- reading
 
-    def _record(self, num: int, off: int, size: int) -> bytes:
-        """The raw bytes of a record, from the write buffer, the read cache or the file."""
+    def _span(self, pos: int, size: int) -> tuple[bytes, int]:
+        """A buffer holding the first `size` bytes of the record at `pos`, and where they start.
+
+        The bytes come from the write buffer, the read cache or the file (read ahead into the cache).
+        """
+        num = self._block_of(self._seqs[pos]).num
+        off = self._extra[pos] & ~HAS_HEADERS
         if num == self._active.num and off >= self._flushed:
             start = off - self._flushed
-            return bytes(self._wbuf[start : start + size])
+            return bytes(self._wbuf[start : start + size]), 0
         cnum, coff, cbuf = self._cache
         if cnum == num and coff <= off and off + size <= coff + len(cbuf):
-            return cbuf[off - coff : off - coff + size]
+            return cbuf, off - coff
         buf = os.pread(self._read_fd(num), max(READ_AHEAD, size), off)
         self._cache = (num, off, buf)
-        return buf[:size]
+        return buf, 0
 
     def _read_fd(self, num: int) -> int:
         if num == self._active.num:
@@ -524,25 +537,29 @@ class FileStore(IndexedStore):
             self._read_fds.move_to_end(num)
         return fd
 
+    def _has_headers(self, pos: int) -> bool:
+        return self._extra[pos] >= HAS_HEADERS
+
     def _read(self, pos: int) -> StoredMsg | None:
         size = self._sizes[pos]
-        rec = self._record(self._block_of(self._seqs[pos]).num, self._extra[pos], size)
-        if len(rec) != size or not records.intact(rec):
+        buf, start = self._span(pos, size)
+        end = start + size
+        if end > len(buf) or not records.intact(buf, start, end):
             self._damaged_at_read(pos)
             return None
-        flags, seq, ts, slen = records.HEAD.unpack_from(rec)
+        flags, seq, ts, slen = records.HEAD.unpack_from(buf, start)
         if flags & records.F_HDR:
-            h0 = records.HEAD_LEN + 4 + slen
-            d0 = h0 + records.HLEN.unpack_from(rec, records.HEAD_LEN)[0]
-            headers = rec[h0:d0]
+            h0 = start + records.HEAD_LEN + 4 + slen
+            d0 = h0 + records.HLEN.unpack_from(buf, start + records.HEAD_LEN)[0]
+            headers = buf[h0:d0]
         else:
-            d0 = records.HEAD_LEN + slen
+            d0 = start + records.HEAD_LEN + slen
             headers = None
-        return StoredMsg(seq, self._subj[self._sids[pos]], headers, rec[d0 : size - 8], ts)
+        return StoredMsg(seq, self._subj[self._sids[pos]], headers, buf[d0 : end - 8], ts)
 
     def _ts_at(self, pos: int) -> int:
-        rec = self._record(self._block_of(self._seqs[pos]).num, self._extra[pos], records.HEAD_LEN)
-        return records.HEAD.unpack_from(rec)[2]
+        buf, start = self._span(pos, records.HEAD_LEN)
+        return records.HEAD.unpack_from(buf, start)[2]
 
     def _damaged_at_read(self, pos: int) -> None:
         """A record that no longer matches its checksum: report it lost and stop serving it."""

@@ -83,6 +83,10 @@ class IndexedStore:
         """The timestamp of the message at a live position."""
         raise NotImplementedError
 
+    def _has_headers(self, pos: int) -> bool:
+        """Does the message at a live position carry headers?"""
+        raise NotImplementedError
+
     def _persist_delete(self, pos: int, erase: bool) -> None:
         """A single message is about to be removed (remove, purge by subject)."""
 
@@ -321,7 +325,10 @@ class IndexedStore:
             return -1
         sids, n = self._sids, len(self._sids)
         if match is None or len(match) > _SCAN_SUBJECTS:
-            return next(self._positions(match, self._pos_ge(start), n), -1)
+            p = self._pos_ge(start)
+            if match is None and p < n and sids[p] != DEAD:
+                return p
+            return next(self._positions(match, p, n), -1)
         best, partial = n, []
         for sid in match:
             if self._slast[sid] < start:
@@ -463,6 +470,19 @@ class IndexedStore:
             p = self._next_pos(max(start, self.first_seq), match)
             if p < 0:
                 return None
+            msg = self._read(p)
+            if msg is not None:
+                return msg
+
+    def load_next_with_headers(self, start: int) -> StoredMsg | None:
+        """The first message at or after `start` that has headers (to rebuild de-duplication)."""
+        has_headers = self._has_headers
+        while True:
+            positions = self._positions(None, self._pos_ge(max(start, self.first_seq)), len(self._seqs))
+            p = next((p for p in positions if has_headers(p)), -1)
+            if p < 0:
+                return None
+            start = self._seqs[p] + 1
             msg = self._read(p)
             if msg is not None:
                 return msg

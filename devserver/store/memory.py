@@ -31,6 +31,9 @@ class MemoryStore(IndexedStore):
     def _read(self, pos: int) -> StoredMsg | None:
         return self._extra[pos]
 
+    def _has_headers(self, pos: int) -> bool:
+        return self._extra[pos].headers is not None
+
     def _ts_at(self, pos: int) -> int:
         return self._extra[pos].ts
 

@@ -64,10 +64,10 @@ def pack_marker(flag: int, seq: int, ts: int) -> bytes:
     return body + TRAILER.pack(crc32(body), MAGIC)
 
 
-def intact(record: bytes | memoryview) -> bool:
-    """Does a whole record (as read back) carry its checksum and end mark?"""
-    crc, magic = TRAILER.unpack_from(record, len(record) - 8)
-    return magic == MAGIC and crc == crc32(record[:-8])
+def intact(buf: bytes, start: int, end: int) -> bool:
+    """Does the record in buf[start:end] (as read back) carry its checksum and end mark?"""
+    crc, magic = TRAILER.unpack_from(buf, end - 8)
+    return magic == MAGIC and crc == crc32(memoryview(buf)[start : end - 8])
 
 
 def erased(record: bytes) -> bytes:

@@ -240,6 +240,18 @@ def test_load_next_with_many_matching_subjects(store):
     assert store.load_next(303, "kv.*") is None
 
 
+def test_load_next_with_headers(store, reopen):
+    store.store("a", None, b"1", 1)
+    store.store("a", HDR, b"2", 2)
+    store.store("b", b"", b"3", 3)
+    store.store("b", HDR, b"4", 4)
+    store = reopen(store)
+    assert store.load_next_with_headers(0).seq == 2
+    assert store.load_next_with_headers(3).seq == 4
+    store.remove(4)
+    assert store.load_next_with_headers(3) is None
+
+
 def test_load_last(store):
     fill(store, ["a.1", "a.2", "b", "a.1", "b"])
     assert store.load_last().seq == 5

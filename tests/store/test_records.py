@@ -27,13 +27,13 @@ def test_scan_reads_back_what_was_packed():
     found = list(records.scan(buf))
     assert [seq for _, _, seq, _, _ in found] == [1, 2, 3, 4, 5]
     assert [ts for _, _, _, ts, _ in found] == [10, 20, 30, 40, 50]
-    assert all(records.intact(r) for r in recs)
+    assert all(records.intact(r, 0, len(r)) for r in recs)
 
 
 def test_erased_record_keeps_its_place_and_loses_its_content():
     rec = records.pack_msg(7, 70, b"secret.subject", b"NATS/1.0\r\nX: y\r\n\r\n", b"secret data")
     gone = records.erased(rec)
-    assert len(gone) == len(rec) and records.intact(gone)
+    assert len(gone) == len(rec) and records.intact(gone, 0, len(gone))
     assert b"secret" not in gone
     flags, seq, ts, _ = records.HEAD.unpack_from(gone)
     assert flags & records.F_ERASED and (seq, ts) == (7, 70)
