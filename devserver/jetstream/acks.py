@@ -63,9 +63,11 @@ class Acks:
 
     def _on_ack(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
         tokens = subject.split(b".")
+        if len(tokens) != 9:  # only the v1 form is ever handed out
+            return
         try:
             dc, sseq, dseq = int(tokens[4]), int(tokens[5]), int(tokens[6])
-        except (IndexError, ValueError):
+        except ValueError:
             return
         body = payload[hdr:] if hdr > 0 else payload
         answer = True

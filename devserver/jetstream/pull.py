@@ -31,6 +31,7 @@ TIMEOUT = b"NATS/1.0 408 Request Timeout"
 TOO_BIG = b"NATS/1.0 409 Message Size Exceeds MaxBytes"
 BATCH_DONE = b"NATS/1.0 409 Batch Completed"
 HEARTBEAT_T = b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: %d\r\nNats-Last-Stream: %d\r\n\r\n"
+DELIVERY_CHUNK = 256  # deliveries per loop turn: output flows while the rest is prepared
 WAITING_CHECK_INTERVAL = 1_000_000_000  # a full queue is swept for expired requests at most this often
 
 # JSApiConsumerGetNextRequest: the JSON type Go decodes each key into (unknown keys are ignored)
@@ -230,7 +231,12 @@ class PullMode:
         deliver = c.server.deliver_as
         account = c.account
         headers_only = c.headers_only
+        budget = DELIVERY_CHUNK
         while waiting:
+            budget -= 1
+            if not budget:
+                c.resume_soon()
+                return
             got = c.take()
             if got is None:
                 self.process_waiting(not c.blocked)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from devserver.jetstream.pull import HEARTBEAT_T, _headers_only
+from devserver.jetstream.pull import DELIVERY_CHUNK, HEARTBEAT_T, _headers_only
 
 if TYPE_CHECKING:
     from devserver.jetstream.consumers import Consumer
@@ -162,7 +162,12 @@ class PushMode:
         deliver = c.server.deliver_as
         account, dsubj = c.account, self.deliver
         headers_only = c.headers_only
+        budget = DELIVERY_CHUNK
         while self.active and not (self.maxpb and self.pbytes > self.maxpb):
+            budget -= 1
+            if not budget:
+                c.resume_soon()
+                return
             got = c.take()
             if got is None:
                 break

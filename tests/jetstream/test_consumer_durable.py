@@ -7,8 +7,6 @@ before it confirms a double ack, so that test runs against devserver only.
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from schemas import subjects
@@ -16,13 +14,6 @@ from tests.jetstream.consumer_support import Inbox, add_stream, api, connect, co
 from tests.servers import start_server
 
 MS = 1_000_000
-# until devserver/store/file.py lands, stream messages live in memory and do not survive a restart
-FILE_STORE = importlib.util.find_spec("devserver.store.file") is not None
-
-
-def needs_file_store(request, server) -> None:
-    if not server.is_real and not FILE_STORE:
-        request.applymarker(pytest.mark.xfail(reason="devserver file store not landed yet", strict=False))
 
 
 async def _deliver(nc, n: int, consumer: str = "d") -> list:
@@ -54,8 +45,7 @@ async def test_durable_config_and_state_survive_a_restart(server):
     await nc.close()
 
 
-async def test_unacked_messages_come_back_after_a_restart(server, request):
-    needs_file_store(request, server)
+async def test_unacked_messages_come_back_after_a_restart(server):
     nc = await connect(server)
     await add_stream(nc, storage="file")
     for i in range(3):
@@ -81,8 +71,7 @@ def killable(tmp_path):
 
 
 @pytest.mark.parametrize("acked", [3, 7])
-async def test_double_acked_messages_are_never_delivered_again_after_kill_9(killable, acked, request):
-    needs_file_store(request, killable)
+async def test_double_acked_messages_are_never_delivered_again_after_kill_9(killable, acked):
     nc = await connect(killable)
     await add_stream(nc, storage="file")
     for i in range(10):
