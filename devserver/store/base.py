@@ -139,6 +139,9 @@ class StreamStore(Protocol):
 
     def subjects(self, filter: Filter = None) -> dict[str, int]: ...
 
+    def last_seqs(self, filter: Filter = None) -> list[int]:
+        """The newest sequence of each matching subject, ascending (deliver last_per_subject)."""
+
     def num_subjects(self) -> int: ...
 
     def num_pending(self, start: int, filter: Filter = None, last_per_subject: bool = False) -> int: ...

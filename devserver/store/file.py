@@ -32,15 +32,14 @@ import os
 import shutil
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 
 from devserver.store import fileindex, records
 from devserver.store.atomic import fsync_dir, write_atomic
 from devserver.store.base import LostData, StoredMsg, StoreError
-from devserver.store.index import DEAD, IndexedStore
+from devserver.store.blocks import BlockReader, mapped
+from devserver.store.index import DEAD
+from devserver.store.indexed import IndexedStore
 
 BLOCK_SUFFIX = ".blk"
 INDEX_FILE = "index.db"
@@ -48,9 +47,7 @@ META_FILE = "meta.json"
 FORMAT = 1
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 DEFAULT_SYNC_INTERVAL_NS = 120 * 1_000_000_000
-READ_AHEAD = 64 * 1024  # bytes read at once for loads, so sequential reads cost few syscalls
 WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for flush()
-READ_FDS = 8  # open descriptors kept for older blocks
 MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
@@ -96,8 +93,7 @@ class FileStore(IndexedStore):
         self._dirty = False  # written but not fsynced
         self._dir_dirty = False  # block files created or removed since the last fsync
         self._empty: list[int] = []  # blocks whose last message went away, to delete
-        self._read_fds: OrderedDict[int, int] = OrderedDict()
-        self._cache = (-1, 0, b"")  # (block, offset, bytes) of the last read
+        self._reader = BlockReader(self._path)
         self._lost: list[int] = []
         self._lost_bytes = 0
         self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
@@ -144,7 +140,7 @@ class FileStore(IndexedStore):
 
     def _replay(self, blk: _Block, start: int, newest: bool) -> None:
         """Apply the records of a block from `start`; cut a torn tail of the newest block."""
-        with _mapped(self._path(blk.num)) as buf:
+        with mapped(self._path(blk.num)) as buf:
             size = len(buf)
             blk.size = self._apply(blk, buf, start, newest)
         if blk.size < size:
@@ -400,7 +396,7 @@ class FileStore(IndexedStore):
         num, off = self._block_of(self._seqs[pos]).num, self._extra[pos] & ~HAS_HEADERS
         buf, start = self._span(pos, self._sizes[pos])
         rec = records.erased(buf[start : start + self._sizes[pos]])
-        self._cache = (-1, 0, b"")
+        self._reader.forget(num)
         if num == self._active.num and off >= self._flushed:
             start = off - self._flushed
             self._wbuf[start : start + len(rec)] = rec
@@ -442,7 +438,7 @@ class FileStore(IndexedStore):
         """Delete a block with no messages left, keeping the F_DEL markers older blocks need."""
         if blk.dels:
             older = [b for b in self._blocks.values() if b.num < blk.num and b.live]
-            with _mapped(self._path(blk.num)) as buf:
+            with mapped(self._path(blk.num)) as buf:
                 needed = [
                     seq
                     for _off, flags, seq, _ts, _slen in records.scan(buf)
@@ -452,11 +448,7 @@ class FileStore(IndexedStore):
                 self._marker(records.F_DEL, seq)
                 self._active.dels += 1
         self.flush()  # the markers that make this block unnecessary are written before it goes
-        fd = self._read_fds.pop(blk.num, None)
-        if fd is not None:
-            os.close(fd)
-        if self._cache[0] == blk.num:
-            self._cache = (-1, 0, b"")
+        self._reader.forget(blk.num)
         os.unlink(self._path(blk.num))
         del self._blocks[blk.num]
         self._index_blocks()
@@ -509,33 +501,15 @@ class FileStore(IndexedStore):
     # -- reading
 
     def _span(self, pos: int, size: int) -> tuple[bytes, int]:
-        """A buffer holding the first `size` bytes of the record at `pos`, and where they start.
-
-        The bytes come from the write buffer, the read cache or the file (read ahead into the cache).
-        """
+        """A buffer holding the first `size` bytes of the record at `pos`, and where they start."""
         num = self._block_of(self._seqs[pos]).num
         off = self._extra[pos] & ~HAS_HEADERS
-        if num == self._active.num and off >= self._flushed:
+        if num != self._active.num:
+            return self._reader.read(num, off, size)
+        if off >= self._flushed:
             start = off - self._flushed
             return bytes(self._wbuf[start : start + size]), 0
-        cnum, coff, cbuf = self._cache
-        if cnum == num and coff <= off and off + size <= coff + len(cbuf):
-            return cbuf, off - coff
-        buf = os.pread(self._read_fd(num), max(READ_AHEAD, size), off)
-        self._cache = (num, off, buf)
-        return buf, 0
-
-    def _read_fd(self, num: int) -> int:
-        if num == self._active.num:
-            return self._fd
-        fd = self._read_fds.get(num)
-        if fd is None:
-            if len(self._read_fds) >= READ_FDS:
-                os.close(self._read_fds.popitem(last=False)[1])
-            fd = self._read_fds[num] = os.open(self._path(num), os.O_RDONLY)
-        else:
-            self._read_fds.move_to_end(num)
-        return fd
+        return self._reader.read(num, off, size, self._fd)
 
     def _has_headers(self, pos: int) -> bool:
         return self._extra[pos] >= HAS_HEADERS
@@ -579,9 +553,7 @@ class FileStore(IndexedStore):
     # -- lifecycle
 
     def _close_fds(self) -> None:
-        for fd in self._read_fds.values():
-            os.close(fd)
-        self._read_fds.clear()
+        self._reader.close()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -598,15 +570,3 @@ class FileStore(IndexedStore):
         """Remove the store's directory and everything in it."""
         self._close_fds()
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-@contextmanager
-def _mapped(path: str) -> Iterator[bytes | mmap.mmap]:
-    """A block file's bytes, mapped rather than read so scanning leaves no memory behind."""
-    with open(path, "rb") as f:
-        if not os.fstat(f.fileno()).st_size:
-            yield b""
-            return
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            mapped.madvise(mmap.MADV_SEQUENTIAL)
-            yield mapped

@@ -9,7 +9,7 @@ May import: devserver.store.base, devserver.store.index.
 from __future__ import annotations
 
 from devserver.store.base import StoredMsg, memory_msg_size
-from devserver.store.index import IndexedStore, subject_len
+from devserver.store.indexed import IndexedStore, subject_len
 
 
 class MemoryStore(IndexedStore):

@@ -284,6 +284,16 @@ def test_subjects_and_counts(store, reopen):
     assert store.num_subjects() == 2
 
 
+def test_last_seqs(store, reopen):
+    fill(store, ["a.1", "a.2", "b", "a.1", "b", "c"])
+    store.remove(5)
+    store = reopen(store)
+    assert store.last_seqs() == [2, 3, 4, 6]
+    assert store.last_seqs("a.*") == [2, 4]
+    assert store.last_seqs(["b", "c"]) == [3, 6]
+    assert store.last_seqs("zzz") == []
+
+
 def test_per_subject_limit_workflow(store, reopen):
     # What a stream does for max_msgs_per_subject=2: after each store drop the subject's oldest.
     for i in range(60):
