@@ -86,6 +86,7 @@ class Server:
         self.port = options.port
         self.start_ns = self.clock.now_ns()
         self.jetstream = None
+        self.tls_context = None  # ssl.SSLContext of the client listener when TLS is configured
         self._cid = 0
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
@@ -110,12 +111,18 @@ class Server:
             await self.monitor.start()
         if opts.jetstream:
             self._start_jetstream()
+        if opts.tls:
+            from devserver.tls import server_context  # noqa: PLC0415 - ssl only when TLS is on
+
+            self.tls_context = server_context(opts.tls)
         port = 0 if opts.port == RANDOM_PORT else opts.port
         self._listener = await self.loop.create_server(
             lambda: Connection(self), opts.host, port, reuse_address=True, backlog=1024
         )
         self.port = self._listener.sockets[0].getsockname()[1]
         log.info("Listening for client connections on %s:%d", opts.host, self.port)
+        if self.tls_context is not None:
+            log.info("TLS required for client connections")
         log.info("Server is ready")
 
     def _start_jetstream(self) -> None:
@@ -192,8 +199,12 @@ class Server:
             "port": self.port,
             "headers": True,
         }
-        if opts.auth_required:
-            info["auth_required"] = True
+        if opts.auth_required and (connect_info or not self.auth.anonymous_allowed):
+            info["auth_required"] = True  # the first INFO hides it when no_auth_user lets anyone in
+        if opts.tls:
+            info["tls_required"] = True
+            if opts.tls.get("verify"):
+                info["tls_verify"] = True
         info["max_payload"] = opts.max_payload
         if opts.jetstream:
             info["jetstream"] = True
@@ -202,6 +213,8 @@ class Server:
         if connect_info:
             info["connect_info"] = True
             info["remote_account"] = conn.account.name
+            if conn.account.name == opts.system_account:
+                info["acc_is_sys"] = True
         return info
 
     def authenticate(self, conn: Connection, connect: dict) -> bool:
@@ -209,9 +222,17 @@ class Server:
         if user is None:
             return False
         conn.user = user.name or None
-        conn.permissions = Permissions(user.permissions) if user.permissions else None
+        conn.permissions = Permissions(user.permissions, self.clock.now_ns) if user.permissions else None
         conn.account = self.account(user.account)
         return True
+
+    def tls_session(self):
+        """A devserver.tls.TlsSession for a new client, or None without TLS."""
+        if self.tls_context is None:
+            return None
+        from devserver.tls import TlsSession  # noqa: PLC0415 - loaded with the context
+
+        return TlsSession(self.tls_context)
 
     def account(self, name: str) -> Account:
         if name not in self.accounts:
@@ -261,23 +282,32 @@ class Server:
         reply: bytes | None,
         hdr: int,
         payload: bytes,
+        producer=None,
     ) -> bool:
         """Route by `route_subject` (an inbox, a deliver subject) but show `msg_subject` on the
-        MSG line, as JetStream deliveries do; False when nobody is subscribed."""
+        MSG line, as JetStream deliveries do; False when nobody is subscribed. A `producer` (an
+        object with `transport.pause_reading/resume_reading` and `closed`) is stalled while a
+        receiver cannot keep up, as publishers are."""
         plain, queues = account.sublist.match(route_subject)
         if not plain and not queues:
             return False
         for sub in plain:
+            target = sub.client
             sub.delivered += 1
-            sub.client.deliver(sub, msg_subject, reply, hdr, payload)
+            target.deliver(sub, msg_subject, reply, hdr, payload)
+            if producer is not None and target.write_paused:
+                target.stall(producer)
             if sub.max is not None and sub.delivered >= sub.max:
-                sub.client.remove_sub(sub)
+                target.remove_sub(sub)
         for group in queues:
             sub = group[0] if len(group) == 1 else random.choice(group)
+            target = sub.client
             sub.delivered += 1
-            sub.client.deliver(sub, msg_subject, reply, hdr, payload)
+            target.deliver(sub, msg_subject, reply, hdr, payload)
+            if producer is not None and target.write_paused:
+                target.stall(producer)
             if sub.max is not None and sub.delivered >= sub.max:
-                sub.client.remove_sub(sub)
+                target.remove_sub(sub)
         return True
 
     def _no_responders(self, client, account: Account, subject: bytes, reply: bytes) -> None:

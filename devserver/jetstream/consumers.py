@@ -32,6 +32,35 @@ if TYPE_CHECKING:
 UNACKED_DELETED = "Unacknowledged message was deleted"
 
 
+class _Gate:
+    """What a slow reader's connection holds back (Connection.stall): this consumer's deliveries.
+
+    Duck-types the producer a connection stalls: `transport.pause_reading/resume_reading`.
+    """
+
+    __slots__ = ("consumer",)
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+
+    @property
+    def transport(self) -> _Gate:
+        return self
+
+    @property
+    def closed(self) -> bool:
+        return self.consumer.closed
+
+    def pause_reading(self) -> None:
+        self.consumer.stalled = True
+
+    def resume_reading(self) -> None:
+        consumer = self.consumer
+        consumer.stalled = False
+        if not consumer.closed:
+            consumer.resume_soon()
+
+
 class Consumer(Acks):
     """One consumer of one stream; the stream calls `on_message` for every stored message."""
 
@@ -68,6 +97,8 @@ class Consumer(Acks):
         self._running = False
         self._again = False
         self._resume_scheduled = False
+        self.stalled = False  # a receiving connection cannot keep up; its resume kicks us
+        self.gate = _Gate(self)
         self._blocked = False
         self._subs: list[Any] = []
         self.configure(config)

@@ -232,10 +232,13 @@ class PullMode:
         account = c.account
         headers_only = c.headers_only
         budget = DELIVERY_CHUNK
+        gate = c.gate
         while waiting:
             budget -= 1
             if not budget:
                 c.resume_soon()
+                return
+            if c.stalled:  # the reader's connection resumes us
                 return
             got = c.take()
             if got is None:
@@ -254,7 +257,7 @@ class PullMode:
                 c.untake(msg, dc)
                 self.process_waiting(True)
                 return
-            if not deliver(account, wr.reply, subject, reply, hlen, data):
+            if not deliver(account, wr.reply, subject, reply, hlen, data, gate):
                 c.untake(msg, dc)
                 if wr in waiting:
                     waiting.remove(wr)

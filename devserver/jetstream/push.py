@@ -163,10 +163,13 @@ class PushMode:
         account, dsubj = c.account, self.deliver
         headers_only = c.headers_only
         budget = DELIVERY_CHUNK
+        gate = c.gate
         while self.active and not (self.maxpb and self.pbytes > self.maxpb):
             budget -= 1
             if not budget:
                 c.resume_soon()
+                return
+            if c.stalled:  # the reader's connection resumes us
                 return
             got = c.take()
             if got is None:
@@ -183,7 +186,7 @@ class PushMode:
             if (self.replay or self.rate) and self._hold(msg.ts, size):
                 c.untake(msg, dc)
                 break
-            if not deliver(account, dsubj, subject, reply, hlen, data):
+            if not deliver(account, dsubj, subject, reply, hlen, data, gate):
                 c.untake(msg, dc)
                 self.set_active(False)
                 break
