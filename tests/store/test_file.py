@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from devserver.store import FileStore, MemoryStore, StoreError, open_store, write_atomic
+from devserver.store import FileStore, StoreError, write_atomic
 from devserver.store.file import INDEX_FILE, META_FILE
 
 HDR = b"NATS/1.0\r\nA: b\r\n\r\n"
@@ -394,17 +394,6 @@ def test_unknown_format_is_refused(directory):
     (directory / META_FILE).write_text(json.dumps({"format": 99}))
     with pytest.raises(StoreError, match="format"):
         FileStore(directory)
-
-
-def test_open_store(tmp_path):
-    assert isinstance(open_store("memory"), MemoryStore)
-    store = open_store("file", tmp_path / "f", sync_always=True)
-    assert isinstance(store, FileStore)
-    store.close()
-    with pytest.raises(StoreError):
-        open_store("file")
-    with pytest.raises(StoreError):
-        open_store("tape", tmp_path)
 
 
 def test_write_atomic(tmp_path):
