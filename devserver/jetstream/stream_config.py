@@ -376,16 +376,22 @@ _MAPPING_FN = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}")
 
 
 def _check_mapping(src: str, dest: str) -> str | None:
-    """A short version of nats-server's ValidateMapping: the reason a transform is bad, or None."""
-    if not dest or not subj.is_valid(dest):
+    """A short version of nats-server's ValidateMapping: the reason a transform is bad, or None.
+    An empty destination means no change."""
+    if not dest:
+        return None
+    if not subj.is_valid(dest):
         return "invalid subject"
     wildcards = sum(1 for t in (src or ">").split(".") if t in ("*", ">"))
     for token in dest.split("."):
         refs = [int(n) for n in re.findall(r"^\$(\d+)$", token)]
-        for _fn, args in _MAPPING_FN.findall(token):
-            refs += [int(a) for a in re.findall(r"\d+", args.split(",")[0])]
-        if any(r < 1 or r > wildcards for r in refs):
-            return "invalid mapping destination: wildcard index out of range"
+        for fn, args in _MAPPING_FN.findall(token):
+            numbers = [int(a) for a in re.findall(r"\d+", args)]
+            refs += numbers[1:] if fn.lower() == "partition" else numbers[:1]
+        bad = [r for r in refs if r < 1 or r > wildcards]
+        if bad:
+            listed = " ".join(str(r) for r in refs)
+            return f"invalid mapping destination: wildcard index out of range in {token}: [{listed}]"
     return None
 
 
