@@ -12,11 +12,12 @@ Registering handlers: each module named in `HANDLER_MODULES` defines
 
 with the pattern constants of `schemas.subjects` (whose `ENDPOINTS` gives the request and
 response schema types). A handler is `handler(req: Request) -> dict | None`: it returns the
-response body without `type` (keys in nats-server's order), or None when it answers by itself
-with `req.respond_raw(...)` (DIRECT.GET, CONSUMER.MSG.NEXT) or holds the request. It raises
-`ApiError("JSStreamNotFoundErr")` (a `schemas.errors` constant name) to fail. Endpoints whose
-body must be empty get 10038 before the handler runs. A module listed in `HANDLER_MODULES` that
-does not exist yet is skipped, so the stream and consumer layers can land independently.
+response body without `type` (keys in nats-server's order; `Route.error_fields` names the keys
+nats-server also sends next to an error), or raises `ApiError("JSStreamNotFoundErr")` (a
+`schemas.errors` constant name) to fail. Endpoints whose body must be empty get 10038 before
+the handler runs. Each answer is also offered to the `audit` callback (the API advisory).
+A module listed in `HANDLER_MODULES` that does not exist yet is skipped, so the stream and
+consumer layers can land independently.
 
 A subject under `$JS.API.` with no endpoint gets no answer, as from nats-server (whose
 service import swallows it): the client times out. Not so for `$JS.API.DIRECT.GET...` and
@@ -158,11 +159,6 @@ class Request:
             return {}
         doc = decode(self.body, self.request_type)
         return {} if doc is None else doc
-
-    def respond_raw(self, payload: bytes, headers: bytes | None = None) -> None:
-        """Answer with a message of our own (headers + payload), not a JSON envelope."""
-        if self.reply:
-            self.jsa.send(self.reply, payload, headers)
 
 
 # -- JSON decoding with nats-server's error texts

@@ -199,7 +199,7 @@ def select_message(stream: Stream, body: dict[str, Any]):
     return store.load_last(body.get("last_by_subj"))
 
 
-def bad_selection(body: dict[str, Any]) -> bool:
+def _bad_selection(body: dict[str, Any]) -> bool:
     """nats-server's invalid MsgGet combinations."""
     seq, last, nxt, start = (
         body.get("seq", 0),
@@ -218,7 +218,7 @@ def bad_selection(body: dict[str, Any]) -> bool:
 
 def stream_msg_get(req: Request) -> dict[str, Any]:
     body = _required_json(req)
-    if body.get("batch", 0) > 0 or body.get("max_bytes", 0) > 0 or bad_selection(body):
+    if body.get("batch", 0) > 0 or body.get("max_bytes", 0) > 0 or _bad_selection(body):
         raise ApiError("JSBadRequestErr")
     stream = lookup(req.jsa, req.tokens[-1])
     msg = select_message(stream, body)
