@@ -164,6 +164,20 @@ class Request:
 # -- JSON decoding with nats-server's error texts
 
 _GO_TYPES = {"integer": "int64", "string": "string", "boolean": "bool", "array": "[]string", "object": "map"}
+# Go types of the request fields that are not int64 (the schema only says "integer")
+_GO_FIELD_TYPES = {
+    "offset": "int",
+    "max_consumers": "int",
+    "num_replicas": "int",
+    "max_ack_pending": "int",
+    "batch": "int",
+    "max_msg_size": "int32",
+    "seq": "uint64",
+    "keep": "uint64",
+    "first_seq": "uint64",
+    "opt_start_seq": "uint64",
+    "up_to_seq": "uint64",
+}
 _JSON_KINDS = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
 _UNKNOWN = re.compile(r"\('([^']+)' was unexpected\)")
 
@@ -213,19 +227,28 @@ def _schema_problem(request_type: str, doc: Any) -> str | None:
         path = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
         if error.validator == "enum":
             return f"can not unmarshal {json.dumps(json.dumps(error.instance))}"  # Go's %q of the raw JSON
-        if error.validator == "type":
+        if error.validator in ("type", "minimum", "maximum"):
+            go_type = _GO_FIELD_TYPES.get(path.rpartition(".")[2]) or _go_type(error)
             kind = _JSON_KINDS.get(type(error.instance), "value")
-            if isinstance(error.instance, float) or (
-                kind == "number" and not isinstance(error.instance, bool)
-            ):
-                kind = f"number {error.instance}"
-            want = error.validator_value if isinstance(error.validator_value, str) else "value"
-            return (
-                f"json: cannot unmarshal {kind} into Go struct field "
-                f"{_go_struct(request_type, short=True)}.{path} of type {_GO_TYPES.get(want, want)}"
-            )
+            if kind == "number" and go_type.startswith(("int", "uint")):
+                kind = f"number {json.dumps(error.instance)}"  # Go names the number only then
+            where = f"Go struct field {_go_struct(request_type, short=True)}.{path}"
+            if any(isinstance(p, int) for p in error.absolute_path):  # an array element: Go names it
+                full = ".".join(str(p) for p in error.absolute_path)
+                where = f"{_go_struct(request_type, short=True)}.{full}"
+            return f"json: cannot unmarshal {kind} into {where} of type {go_type}"
         return f"json: cannot unmarshal {path or 'value'}: {error.message}"
     return None
+
+
+def _go_type(error) -> str:
+    """The Go type a schema type error stands for (the schema's own type, for the rest)."""
+    want = error.schema.get("type") if isinstance(error.schema, dict) else None
+    if error.validator == "type":
+        want = error.validator_value
+    if isinstance(want, list):
+        want = next((w for w in want if w != "null"), "value")
+    return _GO_TYPES.get(want, want or "value")
 
 
 _GO_STRUCTS = {

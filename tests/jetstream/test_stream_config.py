@@ -226,6 +226,52 @@ async def test_invalid_configs_are_refused_word_for_word(jsapi, config, error, p
 
 
 @pytest.mark.parametrize(
+    ("subject", "body", "err"),
+    [
+        (
+            S.stream_info("J"),
+            {"offset": "x"},
+            "cannot unmarshal string into Go struct field JSApiStreamInfoRequest.offset of type int",
+        ),
+        (
+            S.stream_purge("J"),
+            {"seq": "x"},
+            "cannot unmarshal string into Go struct field JSApiStreamPurgeRequest.seq of type uint64",
+        ),
+        (
+            S.stream_msg_get("J"),
+            {"seq": -1},
+            "cannot unmarshal number -1 into Go struct field JSApiMsgGetRequest.seq of type uint64",
+        ),
+        (
+            S.stream_names(),
+            {"subject": 1},
+            "cannot unmarshal number into Go struct field JSApiStreamNamesRequest.subject of type string",
+        ),
+        (
+            S.stream_create("J2"),
+            {"name": "J2", "subjects": [1]},
+            "cannot unmarshal number into StreamConfigRequest.subjects.0 of type string",
+        ),
+        (
+            S.stream_create("J2"),
+            {"name": "J2", "max_msg_size": 3_000_000_000},
+            "cannot unmarshal number 3000000000 into Go struct field "
+            "StreamConfigRequest.max_msg_size of type int32",
+        ),
+        (
+            S.stream_create("J2"),
+            {"name": "J2", "metadata": {"a": 1}},
+            "cannot unmarshal number into Go struct field StreamConfigRequest.metadata.a of type string",
+        ),
+    ],
+)
+async def test_type_errors_name_the_go_field(jsapi, subject, body, err):
+    await jsapi.create("J")
+    await jsapi.fails(subject, body, "JSInvalidJSONErr", err=f"json: {err}")
+
+
+@pytest.mark.parametrize(
     ("body", "error", "placeholders"),
     [
         (
