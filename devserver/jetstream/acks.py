@@ -15,6 +15,7 @@ May import: devserver.jetstream.advisories, devserver.jetstream.interest, timefm
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,47 @@ if TYPE_CHECKING:
     from devserver.jetstream.timers import Timer, Timers
 
 ACK_WAIT_SLACK = 1_000_000  # nats-server fires the pending timer 1 ms after the deadline
+NO_RESPONDERS = b"NATS/1.0 503\r\n\r\n"
+_ROUTERS: weakref.WeakKeyDictionary[Any, AckRouter] = weakref.WeakKeyDictionary()
+
+
+class AckRouter:
+    """One `$JS.ACK.>` subscription per account, handing each ack to its consumer.
+
+    Every ack subject is unique, so each one costs the interest index a full walk; one
+    account-wide subscription keeps that walk short and a dict finds the consumer. An ack sent
+    as a request to a consumer that is gone gets the 503 a missing subscriber would give.
+    """
+
+    def __init__(self, jsa: Any) -> None:
+        self.jsa = jsa
+        self.routes: dict[tuple[bytes, bytes], Callable[[list[bytes], bytes | None, int, bytes], None]] = {}
+        self.sub = jsa.server.subscribe(jsa.account, "$JS.ACK.>", self._on_msg)
+
+    @classmethod
+    def of(cls, jsa: Any) -> AckRouter:
+        router = _ROUTERS.get(jsa)
+        if router is None:
+            router = _ROUTERS[jsa] = cls(jsa)
+        return router
+
+    def add(self, stream: str, consumer: str, handler: Callable) -> None:
+        self.routes[(stream.encode(), consumer.encode())] = handler
+
+    def remove(self, stream: str, consumer: str, handler: Callable) -> None:
+        key = (stream.encode(), consumer.encode())
+        if self.routes.get(key) == handler:
+            del self.routes[key]
+
+    def _on_msg(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
+        tokens = subject.split(b".")
+        if len(tokens) != 9:  # only the v1 form is ever handed out
+            return
+        handler = self.routes.get((tokens[2], tokens[3]))
+        if handler is not None:
+            handler(tokens, reply, hdr, payload)
+        elif reply:
+            self.jsa.send(reply, b"", NO_RESPONDERS)
 
 
 class Acks:
@@ -60,11 +102,10 @@ class Acks:
     _ptmr: Timer | None
     _ptmr_end: int
     kick: Callable[[], None]
+    _now: Callable[[], int]
 
-    def _on_ack(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
-        tokens = subject.split(b".")
-        if len(tokens) != 9:  # only the v1 form is ever handed out
-            return
+    def on_ack(self, tokens: list[bytes], reply: bytes | None, hdr: int, payload: bytes) -> None:
+        """An ack for this consumer (AckRouter has checked the subject's shape)."""
         try:
             dc, sseq, dseq = int(tokens[4]), int(tokens[5]), int(tokens[6])
         except ValueError:
@@ -97,36 +138,47 @@ class Acks:
         """A positive ack; False when it was ignored (beyond what was delivered)."""
         if sseq >= self.sseq or self.closed:
             return False
-        self.last_acked = self.clock.now_ns()
+        now = self.last_acked = self._now()
+        if self.ack_all:
+            return self._ack_all(sseq, dseq)
+        pending = self.pending
+        p = pending.pop(sseq, None)
+        if self.rdc:
+            self.rdc.pop(sseq, None)
+        if self.rdq and sseq in self.rdq:
+            self.rdq.remove(sseq)
+        if p is not None:
+            pdseq = p[0]
+            if sample and self.sfreq and self._sample():
+                advisories.ack_sample(self, pdseq, sseq, now - p[1], dc)
+            self._move_floor(pdseq, sseq)
+            self._store_ack(pdseq, sseq, True)
+            n, maxp = len(pending), self.maxp
+            if 0 < maxp and n < maxp <= n + 1:  # it was full: room for one more now
+                self.kick()
+        if self.store is not None:
+            self.store.dirty()
+        if self.retention != "limits":
+            interest.acked(self.stream, self, sseq)
+        return True
+
+    def _ack_all(self, sseq: int, dseq: int) -> bool:
+        """AckAll: everything up to `sseq` is acknowledged at once."""
+        if dseq <= self.adflr or sseq <= self.asflr:
+            return True
         pending = self.pending
         was_full = self.maxp > 0 and len(pending) >= self.maxp
-        acked: list[int] = []
-        if self.ack_all:
-            if dseq <= self.adflr or sseq <= self.asflr:
-                return True
-            was_pending = sseq in pending
-            self.adflr, self.asflr = dseq, sseq
-            for seq in [s for s in pending if s <= sseq]:
-                del pending[seq]
-                acked.append(seq)
-            for seq in acked:
-                self.rdc.pop(seq, None)
-            self.rdc.pop(sseq, None)
-            if self.rdq:
-                self.rdq = [s for s in self.rdq if s > sseq]
-            if dseq > self.floor_c and was_pending:
-                self.floor_c, self.floor_s = dseq, sseq
-        else:
-            p = pending.pop(sseq, None)
-            self.rdc.pop(sseq, None)
-            if sseq in self.rdq:
-                self.rdq.remove(sseq)
-            if p is not None:
-                if sample and self.sfreq and self._sample():
-                    advisories.ack_sample(self, p[0], sseq, self.last_acked - p[1], dc)
-                self._move_floor(p[0], sseq)
-                self._store_ack(p[0], sseq, True)
-                acked.append(sseq)
+        was_pending = sseq in pending
+        self.adflr, self.asflr = dseq, sseq
+        acked = [s for s in pending if s <= sseq]
+        for seq in acked:
+            del pending[seq]
+            self.rdc.pop(seq, None)
+        self.rdc.pop(sseq, None)
+        if self.rdq:
+            self.rdq = [s for s in self.rdq if s > sseq]
+        if dseq > self.floor_c and was_pending:
+            self.floor_c, self.floor_s = dseq, sseq
         if self.store is not None:
             self.store.dirty()
         if self.retention != "limits":

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from devserver import subjects as subj
 from devserver.jetstream import advisories, consumer_config, interest
-from devserver.jetstream.acks import Acks
+from devserver.jetstream.acks import AckRouter, Acks
 from devserver.jetstream.consumer_info import info as build_info
 from devserver.jetstream.timefmt import parse_time
 from devserver.jetstream.timers import Timers
@@ -71,6 +71,7 @@ class Consumer(Acks):
         self.server = self.jsa.server
         self.account = self.jsa.account
         self.clock = self.server.clock
+        self._now = self.clock.now_ns
         self.timers = Timers.of(self.server)
         self.name = name
         self.config = config
@@ -168,9 +169,7 @@ class Consumer(Acks):
         then begin delivering once the create response is on its way."""
         subscribe, account = self.server.subscribe, self.account
         if not self.ack_none:
-            # `>` rather than five `*`: half the interest-index walk per ack; _on_ack wants 9 tokens
-            pattern = f"$JS.ACK.{self.stream_name}.{self.name}.>"
-            self._subs.append(subscribe(account, pattern, self._on_ack))
+            AckRouter.of(self.jsa).add(self.stream_name, self.name, self.on_ack)
         for subject in (
             subjects.consumer_msg_next(self.stream_name, self.name),
             subjects.next_alias(self.stream_name, self.name),
@@ -262,6 +261,8 @@ class Consumer(Acks):
         if self.closed:
             return
         self.closed = True
+        if not self.ack_none:
+            AckRouter.of(self.jsa).remove(self.stream_name, self.name, self.on_ack)
         for sub in self._subs:
             self.server.unsubscribe(self.account, sub)
         self._subs.clear()
@@ -385,29 +386,31 @@ class Consumer(Acks):
         dseq = self.dseq
         self.dseq = dseq + 1
         seq = msg.seq
-        now = self.clock.now_ns()
-        self.last_delivered = now
+        now = self.last_delivered = self._now()
         if self.ack_none:
             self.adflr, self.asflr = dseq, seq
-            if dseq > self.delivered_c:
-                self.delivered_c = self.floor_c = dseq
+            self.delivered_c = self.floor_c = dseq
             if seq > self.delivered_s:
                 self.delivered_s = self.floor_s = seq
             if self.retention != "limits":
                 interest.acked(self.stream, self, seq)
         else:
-            p = self.pending.get(seq)
-            if p is None:
+            if dc == 1:
                 self.pending[seq] = [dseq, now]
             else:
-                p[1] = now
-            if dseq > self.delivered_c:
-                self.delivered_c = dseq
+                p = self.pending.get(seq)
+                if p is None:
+                    self.pending[seq] = [dseq, now]
+                else:
+                    p[1] = now
+            self.delivered_c = dseq
             if seq > self.delivered_s:
                 self.delivered_s = seq
-            wait = self.wait_for(seq)
-            if self._ptmr is None or self._ptmr_end > now + wait:
-                self._arm_pending(now + wait)
+            # with a fixed ack wait a later delivery never expires before the armed timer
+            if self._ptmr is None or self.backoff or dc > 1:
+                deadline = now + self.wait_for(seq)
+                if self._ptmr is None or self._ptmr_end > deadline:
+                    self._arm_pending(deadline)
         if self.store is not None:
             self.store.delivered(dseq, seq, dc, now)
         return dseq

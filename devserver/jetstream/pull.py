@@ -229,10 +229,12 @@ class PullMode:
         c = self.c
         waiting = self.waiting
         deliver = c.server.deliver_as
+        take, sent = c.take, c.sent
         account = c.account
         headers_only = c.headers_only
         budget = DELIVERY_CHUNK
         gate = c.gate
+        now = c.clock.now_ns()  # one reading per run: deadlines are checked against it
         while waiting:
             budget -= 1
             if not budget:
@@ -240,7 +242,7 @@ class PullMode:
                 return
             if c.stalled:  # the reader's connection resumes us
                 return
-            got = c.take()
+            got = take()
             if got is None:
                 self.process_waiting(not c.blocked)
                 return
@@ -252,35 +254,41 @@ class PullMode:
                 hlen, data = len(hdr), hdr + data
             else:
                 hlen = -1
-            wr = self._next_waiting(len(subject) + len(reply) + len(data))
-            if wr is None:
-                c.untake(msg, dc)
-                self.process_waiting(True)
-                return
+            wr = waiting[0]
+            if not wr.b and (not wr.expires or now < wr.expires):  # the common case, inline
+                wr.d += 1
+                wr.n -= 1
+                if wr.n <= 0:
+                    waiting.popleft()
+                elif len(waiting) > 1:
+                    waiting.rotate(-1)
+            else:
+                wr = self._next_waiting(len(subject) + len(reply) + len(data), now)
+                if wr is None:
+                    c.untake(msg, dc)
+                    self.process_waiting(True)
+                    return
             if not deliver(account, wr.reply, subject, reply, hlen, data, gate):
                 c.untake(msg, dc)
                 if wr in waiting:
                     waiting.remove(wr)
                 continue
-            c.sent(msg, dc)
-            self.last = c.last_delivered
-            if wr.n <= 0 and wr.b > 0:
-                self._status(wr.reply, BATCH_DONE, wr)
-            elif wr.n > 0 and wr.hb:
+            sent(msg, dc)
+            if wr.n <= 0:
+                if wr.b > 0:
+                    self._status(wr.reply, BATCH_DONE, wr)
+            elif wr.hb:
                 wr.hbt = c.last_delivered + wr.hb
 
-    def _next_waiting(self, size: int) -> WaitingRequest | None:
+    def _next_waiting(self, size: int, now: int) -> WaitingRequest | None:
         """The request the next message goes to (nextWaiting), rotating the queue."""
         waiting = self.waiting
-        now = 0
         while waiting:
             wr = waiting[0]
-            if wr.expires:
-                now = now or self.c.clock.now_ns()
-                if now >= wr.expires:
-                    waiting.popleft()
-                    self._status(wr.reply, TIMEOUT, wr)
-                    continue
+            if wr.expires and now >= wr.expires:
+                waiting.popleft()
+                self._status(wr.reply, TIMEOUT, wr)
+                continue
             if wr.b > 0:
                 if size > wr.b:
                     waiting.popleft()
@@ -359,7 +367,7 @@ class PullMode:
         if c.closed or not self.threshold:
             return
         now = c.clock.now_ns()
-        idle = now - self.last
+        idle = now - max(self.last, c.last_delivered)
         if idle < self.threshold:
             self._dtmr = c.timers.after(self.threshold - idle, self._check_inactive)
             return
