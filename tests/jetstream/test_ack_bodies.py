@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import time
 
+import nats.errors
+import pytest
+
 from schemas import subjects
 from tests.jetstream.consumer_support import (
     Inbox,
@@ -192,4 +195,14 @@ async def test_consumer_create_and_delete_advisories(server):
         ("ORDERS", "d", "create"),
         ("ORDERS", "d", "delete"),
     ]
+    await nc.close()
+
+
+async def test_ack_sync_to_a_deleted_consumer_has_no_responders(server):
+    nc = await connect(server)
+    await _setup(nc)
+    (msg,) = await _pull(nc)
+    await nc.request(subjects.consumer_delete("ORDERS", "d"), b"", timeout=2)
+    with pytest.raises(nats.errors.NoRespondersError):
+        await nc.request(msg.reply, b"+ACK", timeout=2)
     await nc.close()
