@@ -134,10 +134,15 @@ class MsgIndex:
         self.bytes -= self._sizes[pos]
         self._dead += 1
         count = self._count[sid] - 1
-        if count:
-            self._count[sid] = count
-        else:
+        if not count:
             self._free_subject(sid)
+            return
+        self._count[sid] = count
+        if count == 1 and self._seqs[pos] == self._sfirst[sid]:
+            # The oldest went and one is left, its newest: keep first exact (KV with history 1).
+            p = self._pos_le(self._slast[sid])
+            if sids[p] == sid:
+                self._sfirst[sid] = self._seqs[p]
 
     def _tidy(self) -> None:
         """Move the head past removed entries; trim or compact the columns when worth it."""
