@@ -354,3 +354,20 @@ async def test_many_publishes_keep_order(jsapi, nc):
         await nc.publish("b.x", b"%d" % i, reply=inbox)
     await asyncio.wait_for(done.wait(), 10)
     assert [json.loads(a)["seq"] for a in acks] == list(range(1, 2001))
+
+
+async def test_interest_stream_without_interest_stores_nothing(jsapi):
+    """No consumer wants the subject: the sequence is used and acked, the message not kept."""
+    await jsapi.create("I", retention="interest")
+    assert await jsapi.stored("i.a", headers={"Nats-Msg-Id": "1"}) == 1
+    dup = await jsapi.publish("i.a", headers={"Nats-Msg-Id": "1"})
+    assert (dup["seq"], dup["duplicate"]) == (1, True)  # the id is still remembered
+    assert await jsapi.stored("i.b") == 2
+    state = await jsapi.state("I")
+    assert (state["messages"], state["first_seq"], state["last_seq"]) == (0, 3, 2)
+    config = {"durable_name": "d", "ack_policy": "explicit", "filter_subject": "i.a"}
+    await jsapi.ok(S.consumer_durable_create("I", "d"), {"stream_name": "I", "config": config})
+    assert await jsapi.stored("i.a") == 3
+    assert await jsapi.stored("i.b") == 4  # nobody wants i.b
+    state = await jsapi.state("I")
+    assert (state["messages"], state["first_seq"], state["last_seq"], state["num_deleted"]) == (1, 3, 4, 1)
