@@ -22,9 +22,7 @@ and what a stream calls on a consumer object, when it has the method:
     consumer.matches(subject) -> bool          interest retention: is it interested in subject
     consumer.on_stream_close()                 the server stops (keep state, drop timers)
     consumer.on_stream_delete()                the stream is being deleted
-    consumer.on_removed(seq, subject)          after one message left the store (limits, delete,
-                                               retention acks, filtered purges)
-    consumer.on_stream_close()                 the server stops: save state, cancel timers
+(`_on_remove` is also offered to a store that reports its own removals as `store.on_remove`.)
 May import: schemas, devserver.*, devserver.jetstream.*. asyncio only via jetstream timers.
 """
 
