@@ -196,10 +196,12 @@ def from_file(path: str, name: str | None) -> dict:
 
 
 async def build(name: str | None, opts: dict[str, Any], defaults: bool) -> dict:
-    """A new consumer's config from flags, asking (in the seed's order) for anything left."""
-    interactive = prompts.interactive()
-    if not interactive:
-        defaults = True  # settings with a default take it; name and pull/push must be given
+    """A new consumer's config from flags, asking (in the seed's order) for anything left.
+
+    The name and pull/push have no default: a flag or a prompt gives them. `--defaults` takes
+    the default of every other setting no flag gave; without it and without a terminal, the
+    first such setting fails, naming its flag.
+    """
     cfg: dict[str, Any] = {}
     if opts.get("ephemeral"):
         if name:
@@ -225,6 +227,7 @@ async def build(name: str | None, opts: dict[str, Any], defaults: bool) -> dict:
     if not opts.get("deliver"):
         text = "all"
         if not defaults:
+            prompts.require_flag("--deliver")
             text = await prompts.text(
                 "Start policy (all, last, new, 1h, msg sequence)",
                 flag="--deliver",
@@ -237,6 +240,7 @@ async def build(name: str | None, opts: dict[str, Any], defaults: bool) -> dict:
     if not ack:
         ack = "none" if push else "explicit"
         if push and not defaults:
+            prompts.require_flag("--ack")
             ack = await prompts.select(
                 "Acknowledgement policy", ACK_POLICIES, flag="--ack", help=HELP["ack"], default=ack
             )
@@ -245,17 +249,20 @@ async def build(name: str | None, opts: dict[str, Any], defaults: bool) -> dict:
     if not replay:
         replay = "instant"
         if push and not defaults:
+            prompts.require_flag("--replay")
             replay = await prompts.select(
                 "Replay policy", REPLAY_POLICIES, flag="--replay", help=HELP["replay"], default="instant"
             )
     cfg["replay_policy"] = replay
     if not opts.get("filters") and not defaults:
+        prompts.require_flag("--filter")
         answer = await prompts.text(
             "Filter Stream by subject (blank for all)", flag="--filter", help=HELP["filter"]
         )
         if answer:
             cfg["filter_subject"] = answer
     if opts.get("max_deliver") is None and ack != "none" and not defaults:
+        prompts.require_flag("--max-deliver")
         text = await prompts.text(
             "Maximum Allowed Deliveries",
             flag="--max-deliver",

@@ -1,8 +1,10 @@
 """Interactive prompts; the only module that imports questionary (inside each helper).
 
 Every prompt names the flag that sets its value. Prompts appear only when stdin and stdout are
-both terminals; otherwise the helpers raise CliError naming that flag. Pressing `?` on an empty
-answer (or answering `?`) prints the prompt's help and the flag, then asks again.
+both terminals; otherwise the helpers raise CliError naming that flag, and `require_flag` does
+the same for settings that have a default (commands with `--defaults` call it before asking).
+Pressing `?` on an empty answer (or answering `?`) prints the prompt's help and the flag, then
+asks again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ def require_terminal(what: str, flag: str | None) -> None:
         return
     hint = f": pass {flag}" if flag else ""
     raise CliError(f"{what} is required{hint} (cannot prompt without a terminal)")
+
+
+def require_flag(flag: str) -> None:
+    """Without a terminal, fail naming the flag of a setting that has a default.
+
+    Taking the default silently would hide a choice from a script's author; `--defaults` says
+    the choice out loud.
+    """
+    if not interactive():
+        raise CliError(f"{flag} is required when not running interactively (or use --defaults)")
 
 
 def _show_help(help_text: str, flag: str | None) -> None:

@@ -315,12 +315,11 @@ def fresh_config(name: str) -> dict:
 async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
     """Prompt, in the seed's order, for every setting no flag gave.
 
-    `--defaults`, or having no terminal, takes each setting's default instead; the subjects have
-    none, so without a terminal they must come from --subjects.
+    `--defaults` takes each setting's default instead; the subjects have none, so they always
+    come from --subjects or a prompt. Without a terminal and without `--defaults`, the first
+    setting no flag gave fails, naming its flag.
     """
     needs_subjects = not (cfg.get("mirror") or cfg.get("sources"))
-    if not prompts.interactive():
-        defaults = True  # no terminal to ask: settings with a default take it; subjects must be given
     if needs_subjects and not cfg.get("subjects"):
         answer = await prompts.text(
             "Subjects to consume",
@@ -338,6 +337,8 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
             default = field.default if not 0 < age < 120_000_000_000 else f"{age // 1_000_000}ms"
         else:
             default = field.default
+        if not defaults:
+            prompts.require_flag(field.flag)
         if field.choices:
             if defaults:
                 cfg[field.key] = field.choices[default]
@@ -360,6 +361,7 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
         for key, option, flag, prompt, help_text, default, invert in CONFIRMS:
             if opts.get(option) is not None:
                 continue
+            prompts.require_flag(f"{flag}/--no-{flag[2:]}")
             answer = await prompts.confirm(
                 prompt, flag=f"{flag}/--no-{flag[2:]}", help=help_text, default=default
             )

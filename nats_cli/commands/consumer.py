@@ -51,7 +51,8 @@ def add(app: App, stream_arg, name, config_file, defaults, validate, output, as_
     """Create a consumer, asking for each setting no flag gives.
 
     Pull consumers: --pull; push consumers: --target SUBJECT. Every prompt has a flag (press ? at
-    a prompt to see it); --defaults, or running without a terminal, takes the defaults.
+    a prompt to see it); --defaults takes the default for any setting not given. Without a
+    terminal nothing is asked: a setting no flag gives is an error unless --defaults is given.
 
     Example: pynats con add ORDERS DISPATCH --pull --filter ORDERS.processed --max-deliver 20 --defaults
     """

@@ -99,8 +99,9 @@ def add(app: App, name, config_file, defaults, validate, output, as_json, **opts
     """Create a stream, asking for each setting no flag gives.
 
     Every prompt has a flag (press ? at a prompt to see it); --defaults takes the default for any
-    setting not given, as does running without a terminal. --config takes a JSON configuration,
-    either bare or the whole `pynats str info X -j` output; flags given with it override the file.
+    setting not given. Without a terminal nothing is asked: a setting no flag gives is an error
+    unless --defaults is given. --config takes a JSON configuration, either bare or the whole
+    `pynats str info X -j` output; flags given with it override the file.
 
     Example: pynats str add ORDERS --subjects 'ORDERS.*' --max-age 1y --defaults
     """

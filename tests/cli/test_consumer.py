@@ -8,7 +8,7 @@ from textwrap import dedent
 import pytest
 
 from tests.cli.conftest import mask
-from tests.cli.test_stream import SEED_ADD
+from tests.cli.test_stream import NOT_INTERACTIVE, SEED_ADD
 
 DISPATCH = (
     "con add ORDERS DISPATCH --filter ORDERS.processed --ack explicit --pull --deliver all --sample 100 "
@@ -124,17 +124,34 @@ def test_add_every_flag(orders):
         ("con add ORDERS X --defaults", "pass --pull or --target SUBJECT"),
         ("con add ORDERS --pull --defaults", "pass the CONSUMER argument or --ephemeral"),
         ("con add ORDERS X --pull --target t", "--pull and --target cannot be used together"),
-        ("con add ORDERS X --pull --deliver soon", 'invalid --deliver: invalid start policy "soon"'),
-        ("con add ORDERS X --pull --wait 10", 'invalid --wait: missing unit in duration "10"'),
-        ("con add ORDERS X --pull --heartbeat 1s", "--heartbeat is only for push consumers"),
+        ("con add ORDERS X --pull --defaults --deliver soon", "invalid --deliver: invalid start policy"),
+        ("con add ORDERS X --pull --defaults --wait 10", 'invalid --wait: missing unit in duration "10"'),
+        ("con add ORDERS X --pull --defaults --heartbeat 1s", "--heartbeat is only for push consumers"),
         ("con add ORDERS X --ephemeral --pull", "an --ephemeral consumer has no name"),
-        ("con add NOPE X --pull", "stream not found (code 404, err_code 10059)"),
+        ("con add NOPE X --pull --defaults", "stream not found (code 404, err_code 10059)"),
     ],
 )
 def test_add_refusals_are_one_line(orders, args, message):
     run = orders(args).fails()
     assert message in run.err
     assert run.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        ("con add ORDERS X --pull", "--deliver"),
+        ("con add ORDERS X --pull --deliver all", "--filter"),
+        ("con add ORDERS X --pull --deliver all --filter ''", "--max-deliver"),
+        ("con add ORDERS X --target out --deliver all", "--ack"),
+        ("con add ORDERS X --target out --deliver all --ack explicit", "--replay"),
+    ],
+)
+def test_add_without_a_terminal_names_the_missing_flag(orders, args, flag):
+    run = orders(args).fails()
+    assert run.err == f"pynats: error: {flag} {NOT_INTERACTIVE}\n"
+    assert orders("con ls ORDERS -n").ok().out == ""
+    orders(args + " --defaults").ok()
 
 
 def test_start_by_time(orders):

@@ -9,10 +9,12 @@ import pytest
 
 from tests.cli.conftest import mask
 
-SEED_ADD = (
+SEED_FLAGS = (
     'str add ORDERS --subjects "ORDERS.*" --ack --max-msgs=-1 --max-bytes=-1 --max-age=1y '
     "--storage file --retention limits --max-msg-size=-1 --discard old"
 )
+SEED_ADD = SEED_FLAGS + " --defaults"  # the seed's flags leave settings to prompts; no terminal here
+NOT_INTERACTIVE = "is required when not running interactively (or use --defaults)"
 
 ORDERS_INFO = """\
 Information for Stream ORDERS created <time>
@@ -64,8 +66,33 @@ def test_add_with_the_seeds_flags(pynats):
     assert mask(run.out) == orders_info()
 
 
-def test_add_takes_defaults_when_there_is_no_terminal(pynats):
-    pynats("str add ORDERS --subjects ORDERS.*").ok()
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (SEED_FLAGS, "--max-msgs-per-subject"),  # the first setting the seed's flags leave out
+        ("str add ORDERS --subjects ORDERS.*", "--storage"),
+        ("str add ORDERS --subjects ORDERS.* --storage file --retention limits --discard old --max-msgs=-1 "
+         "--max-msgs-per-subject=-1 --max-bytes=-1 --max-age 1y --max-msg-size=-1 --dupe-window 2m",
+         "--allow-rollup/--no-allow-rollup"),
+    ],
+)  # fmt: skip
+def test_add_without_a_terminal_names_the_missing_flag(pynats, args, flag):
+    run = pynats(args).fails()
+    assert run.err == f"pynats: error: {flag} {NOT_INTERACTIVE}\n"
+    assert pynats("str ls -n").ok().out == ""
+
+
+def test_add_with_every_setting_as_a_flag_needs_no_defaults(pynats):
+    pynats(
+        "str add ORDERS --subjects ORDERS.* --storage file --retention limits --discard old --max-msgs=-1 "
+        "--max-msgs-per-subject=-1 --max-bytes=-1 --max-age 1y --max-msg-size=-1 --dupe-window 2m "
+        "--no-allow-rollup --no-deny-delete --no-deny-purge"
+    ).ok()
+    assert config_of(pynats, "ORDERS")["max_age"] == 365 * 86400 * 10**9
+
+
+def test_defaults_take_each_settings_default(pynats):
+    pynats("str add ORDERS --subjects ORDERS.* --defaults").ok()
     cfg = config_of(pynats, "ORDERS")
     assert (cfg["storage"], cfg["retention"], cfg["discard"], cfg["max_msgs"], cfg["max_age"]) == (
         "file", "limits", "old", -1, 0,
@@ -90,7 +117,7 @@ def test_add_every_flag(pynats):
         "str add S --subjects 'a.* b.*' --subjects c --description 'a test' --storage memory --replicas 1 "
         "--retention workqueue --discard new --discard-per-subject --max-msgs 100 --max-msgs-per-subject 10 "
         "--max-bytes 1MiB --max-age 1d --max-msg-size 1KB --max-consumers 5 --dupe-window 1m --no-ack "
-        "--allow-rollup --deny-delete --no-allow-direct --compression s2 --metadata team=ops "
+        "--allow-rollup --deny-delete --no-deny-purge --no-allow-direct --compression s2 --metadata team=ops "
         "--first-sequence 10"
     ).ok()
     cfg = json.loads(pynats("str info S -j").ok().out)["config"]

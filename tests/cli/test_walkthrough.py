@@ -22,7 +22,7 @@ from tests.cli.test_pubsub import spawn, wait_listening
 
 ORDERS = (
     'str add ORDERS --subjects "ORDERS.*" --ack --max-msgs=-1 --max-bytes=-1 --max-age=1y --storage file '
-    "--retention limits --max-msg-size=-1"
+    "--retention limits --max-msg-size=-1 --defaults"
 )
 
 
@@ -246,7 +246,7 @@ def test_model_deep_dive(pynats):
         pynats(
             f"con add ORDERS {name} --pull --filter ORDERS.processed --ack none --replay instant "
             f"--deliver {deliver}"
-        )
+        ).ok()
         assert (
             pynats(f"con next ORDERS {name}").ok().out
             == f"--- received on ORDERS.processed\norder {number}\n\n"
