@@ -102,6 +102,7 @@ class Acks:
     _ptmr: Timer | None
     _ptmr_end: int
     kick: Callable[[], None]
+    write_state: Callable[[], None]
     _now: Callable[[], int]
 
     def on_ack(self, tokens: list[bytes], reply: bytes | None, hdr: int, payload: bytes) -> None:
@@ -300,7 +301,9 @@ class Acks:
         else:
             self.rdq.clear()
             self.adflr, self.asflr = self.dseq - 1, self.sseq - 1
-        if (changed or expired) and self.store is not None:
+        if changed:
+            self.write_state()
+        elif expired and self.store is not None:
             self.store.dirty()
         if expired:
             self.kick()

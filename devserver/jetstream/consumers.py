@@ -460,9 +460,20 @@ class Consumer(Acks):
         for seq in [s for s in self.rdc if s < first]:
             del self.rdc[seq]
         self.recount()
+        self.write_state()
+        self.kick()
+
+    def write_state(self) -> None:
+        """Hand the consumer's own view to the store view, as writeStoreState does (purges,
+        expired pending); refused like the store refuses an inconsistent or older update."""
+        dc, ds, fc, fs = self.dseq - 1, self.sseq - 1, self.adflr, self.asflr
+        if fc > dc or fs > ds or dc < self.delivered_c or fs < self.floor_s:
+            return
+        if any(seq <= fs or seq > ds for seq in self.pending):
+            return
+        self.delivered_c, self.delivered_s, self.floor_c, self.floor_s = dc, ds, fc, fs
         if self.store is not None:
             self.store.dirty()
-        self.kick()
 
     def on_stream_close(self) -> None:
         """The server stops: keep the state, drop the timers."""
