@@ -270,6 +270,7 @@ class FileStore(IndexedStore):
                 self._free.append(sid)
             else:
                 self._sid_of[name] = sid
+        self._track_small_subjects()
         self._lost, self._lost_bytes = lost, lost_bytes
         if lost:
             self.warnings.append(f"lost messages {lost[0]}..{lost[-1]} ({len(lost)}), found earlier")

@@ -9,7 +9,8 @@ Columns (position p): `_seqs[p]` sequence, `_sids[p]` subject id (DEAD once remo
 `_sizes[p]` accounted size, `_extra[p]` the subclass's body or location (timestamps live with
 the bodies). Removed entries stay as DEAD until the head moves past them or the columns are
 compacted. Per-subject first/last are kept as bounds (first may be low, last may be high) and
-made exact on demand, so removals never scan.
+made exact on demand, so removals never scan; subjects with few messages (KV keys) also keep
+their sequences in a list, so their first and last stay exact.
 
 May import: devserver.subjects, devserver.store.base.
 """
@@ -29,6 +30,7 @@ DEAD = 0xFFFFFFFF
 _TIDY_MIN = 4096  # dead entries tolerated before the columns are trimmed or compacted
 _MAX_FILTERS = 128  # wildcard filters whose matching subject ids are cached
 _SCAN_SUBJECTS = 32  # above this many matching subjects, walk the columns instead
+_SMALL = 64  # subjects with 2 to this many messages keep them in a list (KV history is <= 64)
 
 
 class MsgIndex:
@@ -52,6 +54,7 @@ class MsgIndex:
         self._sfirst: list[int] = []  # lower bound of the subject's first sequence
         self._slast: list[int] = []  # upper bound of the subject's last sequence
         self._free: list[int] = []
+        self._small: dict[int, list[int]] = {}  # subject id -> its sequences, for small subjects
         self._filters: dict[str, set[int]] = {}
 
     # -- subclass hooks
@@ -106,7 +109,15 @@ class MsgIndex:
         if sid is None:
             sid = self._new_subject(subject, seq)
         else:
-            self._count[sid] += 1
+            count = self._count[sid]
+            if count == 1:
+                self._small[sid] = [self._seqs[self._first_pos(sid)], seq]
+            elif (small := self._small.get(sid)) is not None:
+                if count < _SMALL:
+                    small.append(seq)
+                else:
+                    del self._small[sid]
+            self._count[sid] = count + 1
             self._slast[sid] = seq
         if not self.msgs:
             self.first_seq = seq
@@ -138,11 +149,12 @@ class MsgIndex:
             self._free_subject(sid)
             return
         self._count[sid] = count
-        if count == 1 and self._seqs[pos] == self._sfirst[sid]:
-            # The oldest went and one is left, its newest: keep first exact (KV with history 1).
-            p = self._pos_le(self._slast[sid])
-            if sids[p] == sid:
-                self._sfirst[sid] = self._seqs[p]
+        small = self._small.get(sid)
+        if small is not None:
+            small.remove(self._seqs[pos])
+            self._sfirst[sid], self._slast[sid] = small[0], small[-1]
+            if count == 1:
+                del self._small[sid]
 
     def _tidy(self) -> None:
         """Move the head past removed entries; trim or compact the columns when worth it."""
@@ -190,6 +202,7 @@ class MsgIndex:
         return sid
 
     def _free_subject(self, sid: int) -> None:
+        self._small.pop(sid, None)
         del self._sid_of[self._subj[sid]]
         self._subj[sid] = None
         self._count[sid] = 0
@@ -204,8 +217,19 @@ class MsgIndex:
         self._sfirst.clear()
         self._slast.clear()
         self._free.clear()
+        self._small.clear()
         for sids in self._filters.values():
             sids.clear()
+
+    def _track_small_subjects(self) -> None:
+        """Build the lists of small subjects' sequences (after loading the columns)."""
+        count, small = self._count, self._small
+        if not any(1 < c <= _SMALL for c in count):
+            return
+        start = self._start
+        for seq, sid in zip(islice(self._seqs, start, None), islice(self._sids, start, None), strict=True):
+            if sid != DEAD and 1 < count[sid] <= _SMALL:
+                small.setdefault(sid, []).append(seq)
 
     def _first_pos(self, sid: int) -> int:
         """Position of the subject's first live message (the subject must be live)."""

@@ -1,7 +1,7 @@
 """Random operations on both stores, checked step by step against a plain dict model of the semantics.
 
-The index's head trimming and column compaction are made to kick in after a few removals, and
-the file store is reopened now and then, cleanly or from a crash image, with tiny blocks.
+The index's head trimming, column compaction and small-subject lists are made to kick in early,
+and the file store is reopened now and then, cleanly or from a crash image, with tiny blocks.
 """
 
 from __future__ import annotations
@@ -173,6 +173,7 @@ def step(store, model, rng, ts):
 def test_random_operations_match_the_model(kind, make_store, tmp_path, seed, monkeypatch):
     monkeypatch.setattr(index, "_TIDY_MIN", 4)
     monkeypatch.setattr(index, "_SCAN_SUBJECTS", 1 if seed % 2 else 32)
+    monkeypatch.setattr(index, "_SMALL", 3 if seed % 3 else 64)
     rng = random.Random(seed)
     store = make_store(block_size=600) if kind == "file" else make_store()
     model = Model()
