@@ -368,10 +368,10 @@ def _accounts(doc: dict[str, _Value], opts: Options, path: Path) -> None:
 def _account_jetstream(item: _Value, path: Path) -> dict | None:
     value = item.value
     if value in (True, "enabled"):
-        return {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1}
+        return {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1, "max_ack_pending": -1}
     if value in (False, "disabled"):
         return None
-    limits = {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1}
+    limits = {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1, "max_ack_pending": -1}
     aliases = {
         "max_memory": "max_mem",
         "max_store": "max_file",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import nats
 import pytest
 
 from schemas import subjects
@@ -346,4 +347,35 @@ async def test_deleting_the_stream_deletes_its_consumers(server):
     await api(nc, subjects.stream_delete("ORDERS"))
     await add_stream(nc)
     assert (await api(nc, subjects.consumer_names("ORDERS")))["consumers"] == []
+    await nc.close()
+
+
+ACCOUNT_LIMITS = """
+accounts {
+  A: {
+    jetstream: { max_consumers: 2, max_ack_pending: 50 }
+    users: [ {user: a, password: a} ]
+  }
+}
+"""
+
+
+async def test_account_caps_consumers_per_stream_and_max_ack_pending(make_server, tmp_path):
+    conf = tmp_path / "limits.conf"
+    conf.write_text(ACCOUNT_LIMITS)
+    server = make_server(["-c", str(conf)])
+    nc = await nats.connect(server.url.replace("nats://", "nats://a:a@"), allow_reconnect=False)
+    await add_stream(nc, "S1")
+    await add_stream(nc, "S2")
+    for name in ("a", "b"):
+        doc = await create(nc, "S1", {"durable_name": name, "ack_policy": "explicit"})
+        assert doc["config"]["max_ack_pending"] == 50  # the account's cap is the default
+    assert (await create(nc, "S1", {"durable_name": "c"}))["error"]["err_code"] == 10026
+    assert "error" not in await create(nc, "S2", {"durable_name": "c"})  # counted per stream
+    doc = await create(nc, "S2", {"durable_name": "d", "ack_policy": "explicit", "max_ack_pending": 100})
+    assert doc["error"] == {
+        "code": 400,
+        "err_code": 10121,
+        "description": "consumer max ack pending exceeds system limit of 50",
+    }
     await nc.close()
