@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "account": ("account", "account", "Account information"),
     "apply": ("apply", "apply", "Create and update streams and consumers from a folder of JSON files"),
+    "bench": ("bench", "bench", "Benchmark core NATS and JetStream publishers and consumers"),
     "completion": ("completion", "completion", "Print the shell completion script for bash, zsh or fish"),
     "consumer": ("consumer", "consumer", "JetStream Consumer management (alias: con)"),
     "context": ("context", "context", "Manage connection contexts"),

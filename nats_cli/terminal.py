@@ -8,6 +8,8 @@ NO_COLOR and whether the stream is a terminal; width follows COLUMNS.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -62,3 +64,17 @@ def table(spec: Table, *, to_stderr: bool = False) -> None:
     # no trailing blanks (rich pads the centred title): tidy to copy, stable to compare
     text = "\n".join(line.rstrip() for line in captured.get().splitlines())
     click.echo(text, err=to_stderr, color=console.is_terminal and not console.no_color or None)
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields `update(completed)`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, refresh_per_second=4) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda completed: bar.update(task, completed=completed)
