@@ -91,9 +91,10 @@ def format_ago(value: str | None, now: _dt.datetime | None = None) -> str:
 
 
 def compact_duration(ns: int) -> str:
-    """Short human age: 512ms, 12.34s, 5m3s, 2h0m0s, 1d2h3m4s, 1y3d0h0m0s."""
+    """Short human age: 306µs, 512ms, 12.34s, 5m3s, 2h0m0s, 1d2h3m4s, 1y3d0h0m0s."""
     if ns < 1_000_000_000:
-        return format_duration(ns - ns % 1_000_000) if ns >= 1_000_000 else format_duration(ns)
+        unit = 1_000_000 if ns >= 1_000_000 else 1_000 if ns >= 1_000 else 1
+        return format_duration(ns - ns % unit)
     secs = ns / 1e9
     if secs < 60:
         return f"{secs:.2f}s"
@@ -175,6 +176,33 @@ def stream_config_rows(cfg: dict) -> list[Row]:
     return rows
 
 
+def cluster_rows(cluster: dict | None, group_label: str) -> list[Row]:
+    """natscli's Cluster Information: Name, the RAFT group, Leader, one Replica row per follower.
+
+    Empty for a server that is not in a cluster (its replies name only the leader).
+    """
+    if not cluster or not cluster.get("name"):
+        return []
+    rows: list[Row] = [("Name", cluster["name"])]
+    if cluster.get("raft_group"):
+        rows.append((group_label, cluster["raft_group"]))
+    leader = cluster.get("leader") or "none"
+    if cluster.get("leader") and parse_time(cluster.get("leader_since")):
+        leader += f" (since {format_time(cluster['leader_since'])})"
+    rows.append(("Leader", leader))
+    for peer in sorted(cluster.get("replicas") or [], key=lambda r: r.get("name", "")):
+        words = [peer.get("name", ""), "current" if peer.get("current") else "outdated"]
+        if peer.get("offline"):
+            words.append("OFFLINE")
+        active = peer.get("active") or 0
+        words.append(f"seen {compact_duration(active)} ago" if active > 0 else "not seen")
+        lag = peer.get("lag") or 0
+        if lag > 0:
+            words.append(f"{format_int(lag)} operation{'s' if lag != 1 else ''} behind")
+        rows.append(("Replica", ", ".join(words)))
+    return rows
+
+
 def stream_state_rows(state: dict) -> list[Row]:
     rows: list[Row] = [
         ("Messages", format_int(state.get("messages"))),
@@ -197,6 +225,7 @@ def stream_info(info: dict) -> str:
     meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
     if meta:
         sections.append(("Metadata", sorted(meta.items())))
+    sections.append(("Cluster Information", cluster_rows(info.get("cluster"), "Cluster Group")))
     sections.append(("State", stream_state_rows(info.get("state") or {})))
     return kv_block(heading, sections)
 
@@ -364,6 +393,7 @@ def consumer_info(info: dict) -> str:
     meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
     if meta:
         sections.append(("Metadata", sorted(meta.items())))
+    sections.append(("Cluster Information", cluster_rows(info.get("cluster"), "Raft Group")))
     sections.append(("State", consumer_state_rows(info)))
     return kv_block(heading, sections)
 

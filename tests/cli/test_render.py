@@ -20,6 +20,7 @@ def test_times_keep_nanoseconds_and_zero_time_is_never():
 
 
 def test_compact_durations():
+    assert render.compact_duration(306_857) == "306µs"
     assert render.compact_duration(512_000_000) == "512ms"
     assert render.compact_duration(12_340_000_000) == "12.34s"
     assert render.compact_duration(303 * 10**9) == "5m3s"
@@ -58,3 +59,28 @@ def test_account_info_used_of_limit():
     assert "    Storage: 147 B of unlimited" in text
     assert "    Streams: 1 of unlimited" in text
     assert "  Consumers: 2 of 10" in text
+
+
+def test_cluster_information_as_natscli_shows_it():
+    cluster = {
+        "name": "C1", "raft_group": "S-R3F-8gwB5KY1", "leader": "n2",
+        "leader_since": "2026-11-28T05:41:02.556051209Z",
+        "replicas": [
+            {"name": "n3", "current": True, "active": 117_235_000, "peer": "BXScrY9i"},
+            {"name": "n1", "current": False, "active": 0, "lag": 1, "peer": "fjFyEjc1"},
+            {"name": "n4", "current": False, "offline": True, "active": 75 * 10**9, "lag": 1200},
+        ],
+    }  # fmt: skip
+    rows = render.cluster_rows(cluster, "Cluster Group")
+    assert rows[:2] == [("Name", "C1"), ("Cluster Group", "S-R3F-8gwB5KY1")]
+    assert rows[2][0] == "Leader" and rows[2][1].startswith("n2 (since ")
+    assert rows[3:] == [
+        ("Replica", "n1, outdated, not seen, 1 operation behind"),
+        ("Replica", "n3, current, seen 117ms ago"),
+        ("Replica", "n4, outdated, OFFLINE, seen 1m15s ago, 1,200 operations behind"),
+    ]
+    assert render.cluster_rows({"leader": "NABC"}, "Cluster Group") == []  # a single server
+    info = {"config": {"name": "S"}, "cluster": cluster, "state": {}}
+    text = render.stream_info(info)
+    assert "\n\nCluster Information:\n\n" in text
+    assert text.index("Cluster Information:") < text.index("State:")
