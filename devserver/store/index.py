@@ -10,7 +10,7 @@ Columns (position p): `_seqs[p]` sequence, `_sids[p]` subject id (DEAD once remo
 the bodies). Removed entries stay as DEAD until the head moves past them or the columns are
 compacted. Per-subject first/last are kept as bounds (first may be low, last may be high) and
 made exact on demand, so removals never scan; subjects with few messages (KV keys) also keep
-their sequences in a list, so their first and last stay exact.
+their sequences in a small array, so their first and last stay exact.
 
 May import: devserver.subjects, devserver.store.base.
 """
@@ -30,7 +30,7 @@ DEAD = 0xFFFFFFFF
 _TIDY_MIN = 4096  # dead entries tolerated before the columns are trimmed or compacted
 _MAX_FILTERS = 128  # wildcard filters whose matching subject ids are cached
 _SCAN_SUBJECTS = 32  # above this many matching subjects, walk the columns instead
-_SMALL = 64  # subjects with 2 to this many messages keep them in a list (KV history is <= 64)
+_SMALL = 64  # subjects with 2 to this many messages keep them in an array (KV history is <= 64)
 
 
 class MsgIndex:
@@ -54,7 +54,7 @@ class MsgIndex:
         self._sfirst: list[int] = []  # lower bound of the subject's first sequence
         self._slast: list[int] = []  # upper bound of the subject's last sequence
         self._free: list[int] = []
-        self._small: dict[int, list[int]] = {}  # subject id -> its sequences, for small subjects
+        self._small: dict[int, array] = {}  # subject id -> its sequences, for small subjects
         self._filters: dict[str, set[int]] = {}
 
     # -- subclass hooks
@@ -111,7 +111,7 @@ class MsgIndex:
         else:
             count = self._count[sid]
             if count == 1:
-                self._small[sid] = [self._seqs[self._first_pos(sid)], seq]
+                self._small[sid] = array("Q", (self._seqs[self._first_pos(sid)], seq))
             elif (small := self._small.get(sid)) is not None:
                 if count < _SMALL:
                     small.append(seq)
@@ -222,14 +222,16 @@ class MsgIndex:
             sids.clear()
 
     def _track_small_subjects(self) -> None:
-        """Build the lists of small subjects' sequences (after loading the columns)."""
+        """Collect the sequences of small subjects (after loading the columns)."""
         count, small = self._count, self._small
         if not any(1 < c <= _SMALL for c in count):
             return
         start = self._start
         for seq, sid in zip(islice(self._seqs, start, None), islice(self._sids, start, None), strict=True):
             if sid != DEAD and 1 < count[sid] <= _SMALL:
-                small.setdefault(sid, []).append(seq)
+                if sid not in small:
+                    small[sid] = array("Q")
+                small[sid].append(seq)
 
     def _first_pos(self, sid: int) -> int:
         """Position of the subject's first live message (the subject must be live)."""
