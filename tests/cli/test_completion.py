@@ -1,13 +1,15 @@
-"""Shell completion: the checked-in scripts are current, and completion works in a real bash.
+"""Shell completion: the checked-in scripts are current, and completion works in real shells.
 
-The scripts are regenerated here and compared with `completions/`; the bash tests source the
-checked-in script in a pty (pexpect) and press TAB, against both servers for stream and consumer
-names. CliRunner cases drive click's completion protocol directly (`_PYNATS_COMPLETE`).
+The scripts are regenerated here and compared with `completions/`. bash and zsh source the
+checked-in script in a pty (pexpect) and press TAB; fish answers `complete -C`. Stream and consumer
+names are completed against both servers. CliRunner cases drive click's completion protocol
+directly (`_PYNATS_COMPLETE`). A shell that is not installed is skipped with a reason.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -91,42 +93,53 @@ def test_no_server_offers_nothing_quietly(pynats_offline):
     assert complete(Pynats("nats://127.0.0.1:1", pynats_offline.config_home), "pynats con info S ") == []
 
 
-# -- a real bash ----------------------------------------------------------------------------------
+# -- real shells ----------------------------------------------------------------------------------
 
 pexpect = pytest.importorskip("pexpect")
 
+SETUP = {  # shell -> (arguments, set-up line before sourcing the script)
+    "bash": (["--norc", "--noprofile"],
+             "PS1='$ '; bind 'set enable-bracketed-paste off'; bind 'set bell-style none'"),
+    "zsh": (["-f"], "bindkey -e; PS1='$ '; unsetopt beep; autoload -U compinit; compinit -u"),
+}  # fmt: skip
 
-class Bash:
-    """An interactive bash in a pty with the checked-in completion script sourced."""
 
-    def __init__(self, url: str, config_home: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
-        env.update(
-            PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            XDG_CONFIG_HOME=config_home,
-            INPUTRC=os.devnull,
-            TERM="dumb",
-            HISTFILE=os.devnull,
-            NATS_URL=url,
-        )
+def shell_env(url: str, config_home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        XDG_CONFIG_HOME=config_home,
+        INPUTRC=os.devnull,
+        TERM="dumb",
+        HISTFILE=os.devnull,
+        NATS_URL=url,
+    )
+    return env
+
+
+class Shell:
+    """An interactive bash or zsh in a pty with the checked-in completion script sourced."""
+
+    def __init__(self, shell: str, url: str, config_home: str) -> None:
+        args, setup = SETUP[shell]
         self.child = pexpect.spawn(
-            shutil.which("bash") or "bash", ["--norc", "--noprofile"], env=env, encoding="utf-8",
+            shutil.which(shell) or shell, args, env=shell_env(url, config_home), encoding="utf-8",
             timeout=30, dimensions=(40, 200),
         )  # fmt: skip
-        self.run("PS1='$ '; bind 'set enable-bracketed-paste off'; bind 'set bell-style none'")
-        self.run(f"source {ROOT / 'completions' / completion.SCRIPTS['bash']}")
+        self.run(setup)
+        self.run(f"source {ROOT / 'completions' / completion.SCRIPTS[shell]}")
 
     def run(self, command: str) -> None:
         self.child.sendline(command + "; echo done-$((40+2))")
         self.child.expect_exact("done-42")
 
     def tab(self, typed: str) -> str:
-        """Type `typed`, press TAB, and return the command line as completed (echoed back by bash)."""
+        """Type `typed`, press TAB, and return the command line as completed (echoed back by the shell)."""
         self.child.send(typed + "\t")
-        self.child.expect_exact(typed)  # readline echoes what we typed before completing
+        self.child.expect_exact(typed)  # the line editor echoes what we typed before completing
         self.child.send("\x01echo '<'\x05'>'\r")  # Ctrl-A, quote the line, Ctrl-E, run it as `echo`
         self.child.expect(r"\n<(.*)>\r")
-        return self.child.match.group(1)
+        return self.child.match.group(1).rstrip()  # zsh drops its added space as the cursor moves
 
     def close(self) -> None:
         self.child.sendline("exit")
@@ -134,12 +147,17 @@ class Bash:
         self.child.close()
 
 
-@pytest.fixture
-def bash_shell(request, config_home):
-    shells: list[Bash] = []
+def installed(*shells: str) -> list:
+    return [pytest.param(s, marks=pytest.mark.skipif(not shutil.which(s), reason=f"{s} is not installed"))
+            for s in shells]  # fmt: skip
 
-    def start(url: str = "nats://127.0.0.1:1") -> Bash:  # by default a port where nothing listens
-        shells.append(Bash(url, config_home))
+
+@pytest.fixture
+def open_shell(config_home):
+    shells: list[Shell] = []
+
+    def start(kind: str, url: str = "nats://127.0.0.1:1") -> Shell:  # by default nothing listens there
+        shells.append(Shell(kind, url, config_home))
         return shells[-1]
 
     yield start
@@ -147,21 +165,40 @@ def bash_shell(request, config_home):
         shell.close()
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_bash_completes_commands_and_options(bash_shell):
-    sh = bash_shell()
-    assert sh.tab("pynats str i") == "pynats str info "
-    assert sh.tab("pynats con ad") == "pynats con add "
-    assert sh.tab("pynats comp") == "pynats completion "
-    assert sh.tab("pynats str add --stor") == "pynats str add --storage "
-    assert sh.tab("pynats str info ") == "pynats str info "  # no server: nothing, and no noise
+@pytest.mark.parametrize("kind", installed("bash", "zsh"))
+def test_commands_and_options_complete_in_the_shell(open_shell, kind):
+    sh = open_shell(kind)
+    assert sh.tab("pynats str i") == "pynats str info"
+    assert sh.tab("pynats con ad") == "pynats con add"
+    assert sh.tab("pynats comp") == "pynats completion"
+    assert sh.tab("pynats bench js pul") == "pynats bench js pull"
+    assert sh.tab("pynats str add --stor") == "pynats str add --storage"
+    assert sh.tab("pynats str info ") == "pynats str info"  # no server: nothing, and no noise
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_bash_completes_stream_and_consumer_names_from_the_server(bash_shell, server, pynats):
+@pytest.mark.parametrize("kind", installed("bash", "zsh"))
+def test_names_complete_from_the_server_in_the_shell(open_shell, kind, server, pynats):
     pynats("str add ORDERS --subjects ORDERS.* --defaults").ok()
     pynats("con add ORDERS DISPATCH --pull --defaults").ok()
-    sh = bash_shell(server.url)
-    assert sh.tab("pynats str info O") == "pynats str info ORDERS "
-    assert sh.tab("pynats str info ") == "pynats str info ORDERS "
-    assert sh.tab("pynats con info ORDERS ") == "pynats con info ORDERS DISPATCH "
+    sh = open_shell(kind, server.url)
+    assert sh.tab("pynats str info O") == "pynats str info ORDERS"
+    assert sh.tab("pynats str info ") == "pynats str info ORDERS"
+    assert sh.tab("pynats con info ORDERS ") == "pynats con info ORDERS DISPATCH"
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed")
+def test_fish_completes_commands_and_names(server, pynats, config_home):
+    pynats("str add ORDERS --subjects ORDERS.* --defaults").ok()
+    pynats("con add ORDERS DISPATCH --pull --defaults").ok()
+    script = ROOT / "completions" / completion.SCRIPTS["fish"]
+
+    def fish(line: str) -> list[str]:
+        command = f"source {script}; complete -C {shlex.quote(line)}"
+        out = subprocess.run(["fish", "--no-config", "-c", command], env=shell_env(server.url, config_home),
+                             capture_output=True, text=True, timeout=60, check=True).stdout  # fmt: skip
+        return [row.split("\t")[0] for row in out.splitlines()]
+
+    assert fish("pynats str i") == ["info"]
+    assert fish("pynats bench js p") == ["pub", "pull", "push"]
+    assert fish("pynats str info ") == ["ORDERS"]
+    assert fish("pynats con info ORDERS ") == ["DISPATCH"]
