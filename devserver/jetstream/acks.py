@@ -39,9 +39,11 @@ class AckRouter:
     """
 
     def __init__(self, jsa: Any) -> None:
-        self.jsa = jsa
+        self._jsa = weakref.ref(jsa)  # the registry is weak on accounts: no cycle back
         self.routes: dict[tuple[bytes, bytes], Callable[[list[bytes], bytes | None, int, bytes], None]] = {}
-        self.sub = jsa.server.subscribe(jsa.account, "$JS.ACK.>", self._on_msg)
+        # the subscription lives in the account's interest index; the router keeps no handle on it,
+        # so nothing here leads back to the account (the registry is weak on accounts)
+        jsa.server.subscribe(jsa.account, "$JS.ACK.>", self._on_msg)
 
     @classmethod
     def of(cls, jsa: Any) -> AckRouter:
@@ -66,7 +68,9 @@ class AckRouter:
         if handler is not None:
             handler(tokens, reply, hdr, payload)
         elif reply:
-            self.jsa.send(reply, b"", NO_RESPONDERS)
+            jsa = self._jsa()
+            if jsa is not None:
+                jsa.send(reply, b"", NO_RESPONDERS)
 
 
 class Acks:

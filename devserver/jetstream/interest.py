@@ -5,7 +5,7 @@ checkForInterest) and consumer.go (cleanupNoInterestMessages): after an ack (or 
 delivery) a message no consumer still needs is removed with `stream.remove_msg(seq)`; a
 workqueue stream has one consumer per subject, so its first ack removes it. Deleting a
 consumer of an interest stream removes what only it still held; with no consumers left the
-stream is emptied. `has_interest` tells the stream whether to store a message at all.
+stream is emptied.
 
 May import: nothing from devserver beyond typing; the stream and consumers are duck-typed.
 """
@@ -18,11 +18,6 @@ if TYPE_CHECKING:
     from devserver.jetstream.consumers import Consumer
 
 CLEANUP_LIMIT = 100_000  # like nats-server, a longer walk is left to the limits
-
-
-def has_interest(stream: Any, subject: str) -> bool:
-    """Would any consumer want a message on `subject` (interest streams drop it otherwise)?"""
-    return any(c.matches(subject) for c in stream.consumers.values())
 
 
 def _subject(stream: Any, seq: int) -> str | None:

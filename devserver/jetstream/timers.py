@@ -27,18 +27,19 @@ class Timer:
 
     def __init__(self, deadline: int, callback: Callable[[], None]) -> None:
         self.deadline = deadline
-        self.callback = callback
+        self.callback: Callable[[], None] | None = callback
         self.cancelled = False
 
     def cancel(self) -> None:
         self.cancelled = True
+        self.callback = None  # a cancelled timer keeps nothing alive
 
 
 class Timers:
     """A heap of deadlines (clock nanoseconds) with one loop timer for the earliest."""
 
     def __init__(self, server: Any) -> None:
-        self.server = server
+        self._server = weakref.ref(server)  # the registry is weak on servers: no cycle back
         self.clock = server.clock
         self._heap: list[tuple[int, int, Timer]] = []
         self._ids = itertools.count()
@@ -80,9 +81,11 @@ class Timers:
             if deadline > self.clock.now_ns():
                 break
             heapq.heappop(heap)
+            callback, timer.callback = timer.callback, None
             timer.cancelled = True
             ran += 1
-            timer.callback()
+            if callback is not None:
+                callback()
         self._arm()
         return ran
 
@@ -94,7 +97,8 @@ class Timers:
             self._handle.cancel()
             self._handle = None
         self._armed_for = None
-        loop = self.server.loop
+        server = self._server()
+        loop = server.loop if server is not None else None
         if not heap or loop is None:
             return
         deadline = heap[0][0]
@@ -106,11 +110,3 @@ class Timers:
         self._handle = None
         self._armed_for = None
         self.run_due()
-
-    def close(self) -> None:
-        """Drop every pending timer (server stop)."""
-        if self._handle is not None:
-            self._handle.cancel()
-        self._handle = None
-        self._armed_for = None
-        self._heap.clear()
