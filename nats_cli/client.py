@@ -94,6 +94,7 @@ class Client:
         for flag, path in files.items():
             if path and not os.path.isfile(path):
                 raise CliError(f"{flag} file {path} does not exist")
+        check_credentials(s.creds, s.nkey)
         options: dict[str, Any] = {
             "servers": s.servers,
             "name": "pynats",
@@ -124,10 +125,6 @@ class Client:
             options["tls_handshake_first"] = s.tls_first
         try:
             self.nc = await asyncio.wait_for(nats.connect(**options), self.timeout + 1)
-        except ImportError as e:
-            raise CliError(
-                f"--creds and --nkey need the {e.name or 'nkeys'} package: pip install nkeys"
-            ) from None
         except Exception as e:  # nats-py raises many kinds; all mean "could not connect"
             cause = self._errors[-1] if self._errors else e
             raise CliError(f"could not connect to {s.url}: {_describe(cause)}") from None
@@ -313,6 +310,53 @@ class Client:
             raise CliError("timeout waiting for the acknowledgement to be confirmed") from None
         except nats_errors.NoRespondersError:
             raise CliError("acknowledgement was not received: consumer gone?") from None
+
+
+# the lines nats-py looks for in a credentials file; the value is on the line after each
+CREDS_JWT_MARK = "BEGIN NATS USER JWT"
+CREDS_SEED_MARK = "BEGIN USER NKEY SEED"
+
+
+def check_credentials(creds: str, nkey: str) -> None:
+    """Read the --creds and --nkey files before connecting; a bad one becomes a CliError naming it.
+
+    nats-py reads a credentials file only when the server asks for a signature, and then loops
+    forever on one without a JWT line; natscli refuses a bad file whatever the server wants.
+    """
+    if not (creds or nkey):
+        return
+    try:
+        import nkeys
+    except ImportError:
+        raise CliError("--creds and --nkey need the nkeys package: pip install nkeys") from None
+
+    def is_user_seed(text: str) -> bool:
+        try:
+            nkeys.from_seed(bytearray(text.encode()))
+        except Exception:  # nkeys raises its own errors and binascii/ValueError for junk
+            return False
+        return text.startswith("SU")
+
+    def read(flag: str, path: str) -> str:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError as e:
+            raise CliError(f"cannot read {flag} file {path}: {e.strerror}") from None
+
+    if creds:
+        lines = [line.strip() for line in read("--creds", creds).splitlines()]
+
+        def after(mark: str) -> str:
+            index = next((i for i, line in enumerate(lines) if mark in line), len(lines))
+            return lines[index + 1] if index + 1 < len(lines) else ""
+
+        if after(CREDS_JWT_MARK).count(".") != 2:
+            raise CliError(f"--creds file {creds} is not a NATS credentials file: no user JWT")
+        if not is_user_seed(after(CREDS_SEED_MARK)):
+            raise CliError(f"--creds file {creds} is not a NATS credentials file: no user nkey seed")
+    if nkey and not is_user_seed(read("--nkey", nkey).strip()):
+        raise CliError(f"--nkey file {nkey} does not hold a user nkey seed (SU...)")
 
 
 def _is_token(value: object) -> bool:

@@ -144,19 +144,6 @@ def test_tls_ca_cert_and_key(make_server, server_kind, config_home, tmp_path):
     assert ssl  # the stdlib does the TLS
 
 
-def test_creds_and_nkey_files(pynats, tmp_path):
-    missing = tmp_path / "none.creds"
-    assert pynats(f"--creds {missing} account info").fails().err == (
-        f"pynats: error: --creds file {missing} does not exist\n"
-    )
-    assert "--nkey file" in pynats("account info", env={"NATS_NKEY": str(missing)}).fails().err
-    present = tmp_path / "user.creds"
-    present.write_text("not really credentials")
-    run = pynats(f"--creds {present} account info").fails()
-    assert run.err.startswith("pynats: error: ")
-    assert run.err.count("\n") == 1
-
-
 def test_contexts_give_settings_and_flags_override(server, config_home, tmp_path):
     cli = Pynats(None, config_home)
     contexts_dir = os.path.join(config_home, "nats", "context")
