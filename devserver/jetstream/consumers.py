@@ -154,6 +154,8 @@ class Consumer(Acks):
         if config.get("ack_wait") != old.get("ack_wait") and self._ptmr is not None:
             self._arm_pending(self.clock.now_ns() + 100_000_000)
         self.mode.configure()
+        if self.push:  # a new deliver subject may have listeners already, or none
+            self.mode.set_active(self.mode.has_interest())
         self.kick()
 
     def matches(self, subject: str) -> bool:

@@ -201,3 +201,21 @@ async def test_nats_py_push_and_ordered_consumers(server):
     assert ci.config.ack_policy == js_api.AckPolicy.EXPLICIT
     assert (ci.num_ack_pending, ci.ack_floor.stream_seq) == (0, 20)
     await nc.close()
+
+
+async def test_durable_push_consumer_moves_to_a_new_deliver_subject(server):
+    nc = await connect(server)
+    await add_stream(nc)
+    await nc.request("orders.x", b"x", timeout=2)
+    config = {"durable_name": "mv", "deliver_subject": "old.deliver", "ack_policy": "explicit"}
+    async with Inbox(nc, "old.deliver") as old:
+        await create(nc, "ORDERS", config)
+        await old.wait(1)
+        busy = await create(nc, "ORDERS", {**config, "deliver_subject": "new.deliver"})
+        assert busy["error"]["err_code"] == 10013  # the old subject still has a listener
+    async with Inbox(nc, "new.deliver") as new:
+        moved = await create(nc, "ORDERS", {**config, "deliver_subject": "new.deliver"})
+        assert moved["config"]["deliver_subject"] == "new.deliver"
+        (msg,) = await new.wait(1)  # the unacked message follows the consumer
+        assert ack_tokens(msg.reply)[:2] == (2, 1)
+    await nc.close()
