@@ -279,3 +279,35 @@ def test_an_empty_folder_or_a_missing_one(pynats_offline, folder):
     )
     run = pynats_offline("apply", str(folder / "missing"))
     assert run.code == 2 and "does not exist" in run.err
+
+
+def test_mirrors_and_sources_round_trip(pynats, folder):
+    pynats("str add ORDERS --subjects ORDERS.* --defaults").ok()
+    pynats("str add COPY --mirror ORDERS --defaults").ok()
+    pynats("str add EVENTS --subjects events.> --defaults").ok()
+    pynats("str add ALL --source ORDERS --source EVENTS --defaults").ok()
+    for name in ("ORDERS", "COPY", "EVENTS", "ALL"):
+        (folder / f"{name}.json").write_text(pynats(f"str info {name} -j").ok().out)
+    assert pynats("diff", str(folder), "--prune").ok().out.endswith("Plan: 4 unchanged\n")
+    doc = json.loads((folder / "ALL.json").read_text())
+    doc["config"]["sources"] = [{"name": "ORDERS"}]
+    write(folder / "ALL.json", doc)
+    run = pynats("apply", str(folder), "-f").ok()
+    assert '    sources: [{"name": "ORDERS"}, {"name": "EVENTS"}] -> [{"name": "ORDERS"}]\n' in run.out
+    assert [s["name"] for s in config_of(pynats, "ALL")["sources"]] == ["ORDERS"]
+
+
+def test_apply_asks_at_a_terminal(server, folder, config_home, pynats):
+    from tests.cli.test_interactive import Tty
+
+    write(folder / "orders.json", {"name": "ORDERS", "subjects": ["ORDERS.*"]})
+    t = Tty(server, config_home, "apply", str(folder))
+    t.expect("+ Stream ORDERS: create")
+    t.confirm(f"Really apply 1 change to {server.url}", False)
+    assert t.finish()[0] == 0
+    assert pynats("str ls -n").ok().out == ""
+    t = Tty(server, config_home, "apply", str(folder))
+    t.confirm("Really apply 1 change", True)
+    code, out = t.finish()
+    assert code == 0 and "Stream ORDERS was created" in out and "Applied 1 change" in out
+    assert pynats("str ls -n").ok().out == "ORDERS\n"
