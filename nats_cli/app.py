@@ -26,13 +26,13 @@ if TYPE_CHECKING:
 # command name -> (module under nats_cli.commands, attribute, one-line help for the listing)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "account": ("account", "account", "Account information"),
-    "apply": ("apply", "apply", "Create and update streams and consumers from a folder of JSON files"),
+    "apply": ("apply", "apply", "Make streams and consumers match the JSON files in a folder"),
     "bench": ("bench", "bench", "Benchmark core NATS and JetStream publishers and consumers"),
     "completion": ("completion", "completion", "Print the shell completion script for bash, zsh or fish"),
     "consumer": ("consumer", "consumer", "JetStream Consumer management (alias: con)"),
     "context": ("context", "context", "Manage connection contexts"),
     "devserver": ("devserver", "devserver", "Run a local pure-Python NATS server with JetStream"),
-    "diff": ("apply", "diff", "Show how the server differs from a folder of JSON files"),
+    "diff": ("apply", "diff", "Show how the server differs from the JSON files in a folder"),
     "pub": ("pubsub", "pub", "Publish a message (alias: publish)"),
     "req": ("pubsub", "req", "Send a request and wait for the reply (alias: request)"),
     "stream": ("stream", "stream", "JetStream Stream management (alias: str)"),
