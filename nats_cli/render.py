@@ -20,6 +20,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 @dataclass
 class Table:
+    """A table for terminal.py to draw: title, column headers, rows of cells, right-aligned columns."""
+
     title: str
     headers: list[str]
     rows: list[list[str]] = field(default_factory=list)
