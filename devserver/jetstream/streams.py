@@ -22,7 +22,6 @@ and what a stream calls on a consumer object, when it has the method:
     consumer.matches(subject) -> bool          interest retention: is it interested in subject
     consumer.on_stream_close()                 the server stops (keep state, drop timers)
     consumer.on_stream_delete()                the stream is being deleted
-(`_on_remove` is also offered to a store that reports its own removals as `store.on_remove`.)
 May import: schemas, devserver.*, devserver.jetstream.*. asyncio only via jetstream timers.
 """
 
@@ -65,7 +64,6 @@ class Stream(Publisher):
         self.directory = directory
         self.store = open_store(directory, config.get("first_seq", 0), self.js.options.sync_interval)
         self.consumers: dict[str, Any] = {}
-        self.store.on_remove = self._on_remove
         self.msg_ids: dict[str, tuple[int, int]] = {}
         self.last_msg_id = ""
         self._subs: list = []
@@ -242,12 +240,6 @@ class Stream(Publisher):
         self.js.dirty.add(self)
         return purged
 
-    def _on_remove(self, seq: int, subject: str) -> None:
-        for consumer in list(self.consumers.values()):
-            hook = getattr(consumer, "on_removed", None)
-            if hook is not None:
-                hook(seq, subject)
-
     def remove_msg(self, seq: int, erase: bool = False) -> bool:
         """Drop one message (acks on workqueue and interest streams, MSG.DELETE, limits, age),
         overwriting its bytes when `erase`; the consumers hear of it through `on_removed`."""
@@ -266,16 +258,23 @@ class Stream(Publisher):
         return removed
 
     def rebuild_dedupe(self) -> None:
-        """After recovery: the message ids still inside the duplicate window, and the last id."""
-        window = self.config.get("duplicate_window", 0)
+        """After recovery: the message ids still inside the duplicate window, and the last id.
+
+        Only messages with headers can carry an id, and the store skips the others cheaply."""
         store = self.store
-        if not window or not store.msgs:
+        if not store.msgs:
             return
-        msg = store.load_next(store.seq_for_time(self._clock.now_ns() - window))
-        while msg is not None:
-            raw = header(msg.headers, MSG_ID) if msg.headers else None
-            self._record(raw.decode() if raw else None, msg.seq, msg.ts)
-            msg = store.load_next(msg.seq + 1)
+        window = self.config.get("duplicate_window", 0)
+        if window:
+            msg = store.load_next_with_headers(store.seq_for_time(self._clock.now_ns() - window))
+            while msg is not None:
+                raw = header(msg.headers, MSG_ID)
+                if raw:
+                    self._record(raw.decode(), msg.seq, msg.ts)
+                msg = store.load_next_with_headers(msg.seq + 1)
+        last = store.load_last()
+        raw = header(last.headers, MSG_ID) if last is not None and last.headers else None
+        self.last_msg_id = raw.decode() if raw else ""
 
     # -- max_age
 
