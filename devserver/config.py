@@ -1,230 +1,125 @@
-"""nats-server's configuration file syntax, for the keys a devserver needs.
+"""nats-server's configuration file, for the keys a devserver needs: a file -> Options.
 
-The syntax (conf/lex.go): `key value`, `key: value` or `key = value`; maps in braces, arrays in
-brackets; entries end at a newline, `,` or `;`; comments start with `#` or `//`; strings may be
-quoted or bare; numbers may carry a size suffix (1K, 512MB, 1G); `$NAME` refers to a variable
-defined earlier or in the environment; `include file` reads another file. Every error names the
-file and the line.
+Mirrors the top level of nats-server's opts.go (processConfigFileLine, parseJetStream, parseTLS):
+listen/port/host, server_name, max_payload and the other limits, ping_interval, jetstream
+(store_dir, max_mem, max_file, sync_interval), tls, no_auth_user, system_account; the
+authorization and accounts blocks are in config_auth. Values are typed as nats-server types
+them (`1G` is 10**9, `1GB` 2**30; jetstream's quoted "1G" is 2**30). A key nats-server does not
+know, or a value it would refuse, fails start-up naming the file, the line and the reason, in
+nats-server's words where it has them; keys for features a devserver lacks (cluster, gateway,
+leafnodes, websocket, mqtt, operators, imports/exports...) fail as "not supported by devserver"
+rather than being ignored; a few that change nothing a client sees (logging, lame duck...)
+are accepted and ignored.
+
+May import: devserver.config_syntax, devserver.config_auth, devserver.options, devserver.tls.
 """
 
 from __future__ import annotations
 
-import os
-import re
+import logging
 from pathlib import Path
 
-from devserver.options import Options, User, parse_args, parse_size
+from devserver import config_auth
+from devserver.config_syntax import (
+    ConfigError,
+    Value,
+    expect_bool,
+    expect_enabled,
+    expect_int,
+    expect_map,
+    expect_str,
+    go_duration,
+    parse,
+)
+from devserver.options import Options, UsageError, parse_args
+from devserver.tls import TlsConfigError, server_context
+
+log = logging.getLogger("devserver")
+
+__all__ = ["ConfigError", "load", "options_from_args", "parse_duration"]
 
 
-class ConfigError(Exception):
-    def __init__(self, path: Path | str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
-
-
-class _Value:
-    """A parsed value with the line it came from, so semantic errors can point at it."""
-
-    __slots__ = ("value", "line")
-
-    def __init__(self, value, line: int) -> None:
-        self.value = value
-        self.line = line
-
-
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?([KMGT]I?B?|B)?$", re.IGNORECASE)
-_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-
-
-class _Reader:
-    def __init__(self, text: str, path: Path) -> None:
-        self.text = text
-        self.path = path
-        self.pos = 0
-        self.line = 1
-        self.variables: dict[str, object] = {}
-        self.used: set[str] = set()
-
-    def fail(self, reason: str, line: int | None = None) -> ConfigError:
-        return ConfigError(self.path, line or self.line, reason)
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def skip(self, newlines: bool = True) -> None:
-        """Skip blanks and comments (and entry separators when `newlines`)."""
-        while self.pos < len(self.text):
-            ch = self.text[self.pos]
-            if ch == "\n":
-                if not newlines:
-                    return
-                self.line += 1
-                self.pos += 1
-            elif ch in " \t\r" or (newlines and ch in ",;"):
-                self.pos += 1
-            elif ch == "#" or self.text.startswith("//", self.pos):
-                while self.pos < len(self.text) and self.text[self.pos] != "\n":
-                    self.pos += 1
-            else:
-                return
-
-    def parse_map(self, closing: str = "") -> dict[str, _Value]:
-        out: dict[str, _Value] = {}
-        while True:
-            self.skip()
-            ch = self.peek()
-            if not ch:
-                if closing:
-                    raise self.fail(f"unexpected end of file, missing '{closing}'")
-                return out
-            if ch == closing:
-                self.pos += 1
-                return out
-            line = self.line
-            key = self.key()
-            self.skip(newlines=False)
-            if self.peek() in ":=":
-                self.pos += 1
-                self.skip(newlines=False)
-            if key == "include":
-                out.update(self.include(self.scalar_text(), line))
-                continue
-            value = self.value()
-            self.variables[key] = value.value
-            out[key] = value
-
-    def key(self) -> str:
-        ch = self.peek()
-        if ch in "\"'":
-            return self.quoted()
-        start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in " \t\r\n:={}[],;#":
-            self.pos += 1
-        if start == self.pos:
-            raise self.fail(f"unexpected character {ch!r} where a key was expected")
-        return self.text[start : self.pos]
-
-    def value(self) -> _Value:
-        line = self.line
-        ch = self.peek()
-        if ch == "{":
-            self.pos += 1
-            return _Value(self.parse_map("}"), line)
-        if ch == "[":
-            self.pos += 1
-            return _Value(self.parse_array(), line)
-        if ch in "\"'":
-            return _Value(self.quoted(), line)
-        if not ch or ch in "\n,;}]":
-            raise self.fail("missing value")
-        return _Value(self.bare(self.scalar_text(), line), line)
-
-    def parse_array(self) -> list[_Value]:
-        items: list[_Value] = []
-        while True:
-            self.skip()
-            ch = self.peek()
-            if not ch:
-                raise self.fail("unexpected end of file, missing ']'")
-            if ch == "]":
-                self.pos += 1
-                return items
-            items.append(self.value())
-
-    def quoted(self) -> str:
-        quote = self.text[self.pos]
-        end = self.text.find(quote, self.pos + 1)
-        if end < 0 or "\n" in self.text[self.pos : end]:
-            raise self.fail("unterminated string")
-        raw = self.text[self.pos + 1 : end]
-        self.pos = end + 1
-        return raw.encode().decode("unicode_escape") if quote == '"' and "\\" in raw else raw
-
-    def scalar_text(self) -> str:
-        if self.peek() in "\"'":
-            return self.quoted()
-        start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in "\n,;}]#":
-            if self.text.startswith("//", self.pos):
-                break
-            self.pos += 1
-        return self.text[start : self.pos].strip()
-
-    def bare(self, text: str, line: int):
-        if text.lower() in _BOOLS:
-            return _BOOLS[text.lower()]
-        if text.startswith("$"):
-            name = text[1:]
-            self.used.add(name)
-            if name in self.variables:
-                return self.variables[name]
-            if name in os.environ:
-                return os.environ[name]
-            raise self.fail(f"variable reference for '{name}' on line {line} can not be found", line)
-        if _NUMBER.match(text):
-            if text[-1:].isdigit():
-                return float(text) if "." in text else int(text)
-            return parse_size(text)
-        return text
-
-    def include(self, name: str, line: int) -> dict[str, _Value]:
-        path = (self.path.parent / name).resolve()
+def parse_duration(value, path: Path | str = "", line: int = 0, field: str = "duration") -> float:
+    """Seconds from a Go duration string, or from a bare number of seconds (the old form,
+    accepted with a warning), as nats-server's parseDuration reads `ping_interval` and the like."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(path, line, f"error parsing {field}: expected a duration, got {value!r}")
+    if isinstance(value, str):
         try:
-            text = path.read_text()
-        except OSError as err:
-            raise self.fail(f"error opening include file {name!r}: {err.strerror}", line) from None
-        reader = _Reader(text, path)
-        reader.variables = self.variables
-        reader.used = self.used
-        return reader.parse_map()
-
-
-def parse(text: str, path: Path | str = "<config>") -> tuple[dict[str, _Value], set[str]]:
-    """The document, and the names used as `$variables` (such keys are not settings)."""
-    reader = _Reader(text, Path(path))
-    return reader.parse_map(), reader.used
-
-
-def plain(value):
-    """Strip line numbers: the parsed document as plain Python values."""
-    if isinstance(value, _Value):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def parse_duration(value, path: Path | str = "", line: int = 0) -> float:
-    """Seconds from "2m", "1h30m", "500ms" or a bare number of seconds, as nats-server reads them."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", str(value))
-    if not parts or "".join(a + b for a, b in parts) != str(value).strip():
-        raise ConfigError(path, line, f"invalid duration {value!r}")
-    return sum(float(n) * units[u] for n, u in parts)
+            return go_duration(value)
+        except ValueError as err:
+            raise ConfigError(path, line, f"error parsing {field}: {err}") from None
+    log.warning(
+        '%s:%d: invalid use of field "%s": %s should be converted to a duration', path, line, field, field
+    )
+    return float(value)
 
 
 # keys nats-server knows that a devserver accepts and has no use for
 _IGNORED = {
     "logtime",
+    "logtime_utc",
     "logfile",
     "log_file",
+    "logfile_size_limit",
+    "log_size_limit",
+    "logfile_max_num",
+    "log_max_num",
     "syslog",
+    "remote_syslog",
     "pidfile",
     "pid_file",
+    "ports_file_dir",
     "write_deadline",
+    "write_timeout",
     "max_connections",
+    "max_conn",
     "max_subscriptions",
-    "lame_duck_duration",
-    "no_auth_user",
-    "system_account",
-    "server_tags",
+    "max_subs",
     "max_traced_msg_len",
+    "lame_duck_duration",
+    "lame_duck_grace_period",
+    "server_tags",
+    "server_metadata",
     "connect_error_reports",
     "reconnect_error_reports",
-    "logtime_utc",
+    "trace_verbose",
+    "trace_headers",
+    "disable_sublist_cache",
+    "no_sublist_cache",
+    "max_closed_clients",
+    "prof_port",
+    "prof_block_rate",
+    "client_advertise",
+    "http_base_path",
+    "no_fast_producer_stall",
+}
+# keys nats-server knows for features a devserver does not have: refused, never ignored
+_UNSUPPORTED = {
+    "cluster",
+    "gateway",
+    "leaf",
+    "leafnodes",
+    "websocket",
+    "ws",
+    "mqtt",
+    "https",
+    "https_port",
+    "operator",
+    "operators",
+    "trusted",
+    "trusted_keys",
+    "resolver",
+    "account_resolver",
+    "mappings",
+    "maps",
+    "allow_non_tls",
+    "ocsp",
+    "proxy_protocol",
+    "proxies",
+    "no_header_support",
+    "default_sentinel",
+    "max_sub_tokens",
 }
 
 
@@ -239,173 +134,254 @@ def load(path: Path, opts: Options | None = None) -> Options:
     opts.config_file = path
     doc, used = parse(text, path)
     _apply(doc, used, opts, path)
+    _validate(opts, path)
     return opts
 
 
 def options_from_args(argv: list[str]) -> tuple[Options, str | None]:
     """Flags as nats-server takes them: the config file first, then every flag on top of it."""
     opts, action = parse_args(argv)
-    if opts.config_file is None or action:
-        return opts, action
-    return parse_args(argv, load(opts.config_file))
+    if opts.config_file is not None and not action:
+        opts, action = parse_args(argv, load(opts.config_file))
+    if opts.tls and not action:
+        try:
+            server_context(opts.tls)
+        except TlsConfigError as err:
+            raise UsageError(str(err)) from None
+    return opts, action
 
 
-def _apply(doc: dict[str, _Value], used: set[str], opts: Options, path: Path) -> None:
+def _apply(doc: dict[str, Value], used: set[str], opts: Options, path: Path) -> None:
     for key, item in doc.items():
         name = key.lower()
         value, line = item.value, item.line
-        if name in ("listen",):
-            host, _, port = str(value).rpartition(":")
-            opts.host, opts.port = host or opts.host, int(port)
+        if name == "listen":
+            opts.host, opts.port = _listen(value, opts.host, path, line)
         elif name == "port":
-            opts.port = _int(value, path, line)
+            opts.port = expect_int(value, path, line, key)
         elif name in ("host", "net"):
-            opts.host = str(value)
-        elif name in ("server_name",):
-            opts.server_name = str(value)
+            opts.host = expect_str(value, path, line, key)
+        elif name == "server_name":
+            opts.server_name = expect_str(value, path, line, key)
+            if " " in opts.server_name:
+                raise ConfigError(path, line, "server name cannot contain spaces")
         elif name in ("max_payload", "max_pending", "max_control_line"):
-            setattr(opts, name, _size(value, path, line))
+            setattr(opts, name, expect_int(value, path, line, key))
         elif name == "ping_interval":
-            opts.ping_interval = parse_duration(value, path, line)
+            opts.ping_interval = parse_duration(value, path, line, name)
         elif name == "ping_max":
-            opts.ping_max = _int(value, path, line)
+            opts.ping_max = expect_int(value, path, line, key)
         elif name in ("http_port", "monitor_port"):
-            opts.http_port = _int(value, path, line)
+            opts.http_port = expect_int(value, path, line, key)
         elif name == "http":
-            host, _, port = str(value).rpartition(":")
-            opts.http_port = int(port)
+            opts.http_port = _listen(value, "", path, line)[1]
         elif name in ("debug", "trace"):
-            setattr(opts, name, bool(value))
+            setattr(opts, name, expect_bool(value, path, line, key))
+        elif name in ("store_dir", "storedir"):
+            _store_dir(value, opts, path, line)
         elif name == "jetstream":
             _jetstream(value, opts, path, line)
         elif name == "authorization":
-            _authorization(_map(value, path, line), opts, path)
+            config_auth.authorization(expect_map(value, path, line), opts, path, line)
         elif name == "accounts":
-            _accounts(_map(value, path, line), opts, path)
+            config_auth.accounts(value, opts, path, line)
+        elif name == "no_auth_user":
+            opts.no_auth_user = expect_str(value, path, line, key)
+        elif name in ("system_account", "system"):
+            opts.system_account = expect_str(value, path, line, key)
         elif name == "tls":
-            opts.tls = plain(_map(value, path, line))
+            opts.tls = _tls(expect_map(value, path, line), path, line)
         elif name in _IGNORED or key in used:
             continue
+        elif name in _UNSUPPORTED:
+            raise ConfigError(path, line, f'"{key}" is not supported by devserver')
         else:
             raise ConfigError(path, line, f'unknown field "{key}"')
 
 
+def _validate(opts: Options, path: Path) -> None:
+    """The whole-file checks nats-server makes when it starts (no line to point at)."""
+    if opts.max_payload > opts.max_pending:
+        raise ConfigError(
+            path,
+            0,
+            f"max_payload ({opts.max_payload}) cannot be higher than max_pending ({opts.max_pending})",
+        )
+    if opts.no_auth_user:
+        if not opts.users:
+            raise ConfigError(
+                path, 0, f'no_auth_user: "{opts.no_auth_user}" present, but users/nkeys are not defined'
+            )
+        if all(u.name != opts.no_auth_user for u in opts.users):
+            raise ConfigError(
+                path,
+                0,
+                f'no_auth_user: "{opts.no_auth_user}" not present as user or nkey in authorization '
+                "block or account configuration",
+            )
+    system = opts.system_account
+    if system and system != "$SYS":
+        if system not in opts.accounts:
+            raise ConfigError(path, 0, "error resolving system account: account missing")
+        if opts.jetstream and opts.accounts[system].get("jetstream") is not None:
+            raise ConfigError(path, 0, "Not allowed to enable JetStream on the system account")
+
+
+def _listen(value, host: str, path: Path, line: int) -> tuple[str, int]:
+    """`port` or `host:port` (IPv6 in brackets), as parseListen reads them."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return host, value
+    if not isinstance(value, str):
+        raise ConfigError(path, line, f"expected port or host:port, got {value!r}")
+    address, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(path, line, f'could not parse address string "{value}"')
+    return address.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _store_dir(value, opts: Options, path: Path, line: int) -> None:
+    if opts.store_dir is not None:
+        raise ConfigError(path, line, "Duplicate 'store_dir' configuration")
+    opts.store_dir = Path(expect_str(value, path, line, "store_dir")).expanduser()
+
+
 def _jetstream(value, opts: Options, path: Path, line: int) -> None:
-    if isinstance(value, bool) or value in ("enabled", "disabled"):
-        opts.jetstream = value in (True, "enabled")
+    if not isinstance(value, dict):
+        opts.jetstream = expect_enabled(value, path, line)
         return
     opts.jetstream = True
-    for key, item in _map(value, path, line).items():
+    for key, item in value.items():
         name = key.lower()
         if name in ("store_dir", "store", "storedir"):
-            opts.store_dir = Path(str(item.value)).expanduser()
-        elif name in ("max_mem", "max_memory_store", "max_memory"):
-            opts.max_mem = _size(item.value, path, item.line)
-        elif name in ("max_file", "max_file_store", "max_store"):
-            opts.max_file = _size(item.value, path, item.line)
-        elif name == "sync_interval":
-            always = str(item.value).lower() == "always"
-            opts.sync_interval = "always" if always else parse_duration(item.value, path, item.line)
+            _store_dir(item.value, opts, path, item.line)
+        elif name in ("max_mem", "max_mem_store", "max_memory_store"):
+            opts.max_mem = _storage_size(item.value, path, item.line, "max_mem_store")
+        elif name in ("max_file", "max_file_store"):
+            opts.max_file = _storage_size(item.value, path, item.line, "max_file_store")
+        elif name in ("sync_interval", "sync"):
+            always = isinstance(item.value, str) and item.value.lower() == "always"
+            opts.sync_interval = "always" if always else parse_duration(item.value, path, item.line, key)
         elif name in ("enabled", "enable"):
-            opts.jetstream = bool(item.value)
-        elif name in ("domain", "strict", "max_buffered_msgs", "max_buffered_size", "unique_tag"):
-            continue
-        else:
-            raise ConfigError(path, item.line, f'unknown field "{key}" in jetstream')
+            opts.jetstream = expect_bool(item.value, path, item.line, key)
+        elif name == "strict":
+            expect_bool(item.value, path, item.line, key)
+        elif name in (
+            "key",
+            "ek",
+            "encryption_key",
+            "prev_key",
+            "prev_ek",
+            "prev_encryption_key",
+            "cipher",
+            "tpm",
+        ):
+            raise ConfigError(path, item.line, f'"{key}" (store encryption) is not supported by devserver')
+        elif name not in _JETSTREAM_IGNORED:
+            raise ConfigError(path, item.line, f'unknown field "{key}"')
 
 
-def _authorization(doc: dict[str, _Value], opts: Options, path: Path) -> None:
-    for key, item in doc.items():
-        name = key.lower()
-        if name in ("user", "username"):
-            opts.user = str(item.value)
-        elif name in ("pass", "password"):
-            opts.password = str(item.value)
-        elif name == "token":
-            opts.token = str(item.value)
-        elif name == "timeout":
-            opts.auth_timeout = parse_duration(item.value, path, item.line)
-        elif name == "users":
-            opts.users.extend(_users(item, "$G", path))
-        else:
-            raise ConfigError(path, item.line, f'unknown field "{key}" in authorization')
+_JETSTREAM_IGNORED = {
+    "domain",
+    "limits",
+    "unique_tag",
+    "max_outstanding_catchup",
+    "max_buffered_size",
+    "max_buffered_msgs",
+    "request_queue_limit",
+    "info_queue_limit",
+    "extension_hint",
+    "meta_compact",
+    "meta_compact_size",
+    "meta_compact_sync",
+    "max_concurrent_io",
+}
 
 
-def _users(item: _Value, account: str, path: Path) -> list[User]:
-    if not isinstance(item.value, list):
-        raise ConfigError(path, item.line, "users must be an array")
-    users = []
-    for entry in item.value:
-        spec = plain(_map(entry.value, path, entry.line))
-        name = spec.get("user") or spec.get("username")
-        if not name:
-            raise ConfigError(path, entry.line, "user entry without a user name")
-        password = spec.get("password", spec.get("pass"))
-        users.append(
-            User(
-                str(name), None if password is None else str(password), account, spec.get("permissions") or {}
-            )
-        )
-    return users
-
-
-def _accounts(doc: dict[str, _Value], opts: Options, path: Path) -> None:
-    for name, item in doc.items():
-        spec = _map(item.value, path, item.line)
-        account: dict = {"jetstream": None}
-        for key, sub in spec.items():
-            if key == "users":
-                opts.users.extend(_users(sub, name, path))
-            elif key == "jetstream":
-                account["jetstream"] = _account_jetstream(sub, path)
-            elif key in ("exports", "imports", "mappings", "limits"):
-                account[key] = plain(sub)
-            else:
-                raise ConfigError(path, sub.line, f'unknown field "{key}" in account {name}')
-        opts.accounts[name] = account
-
-
-def _account_jetstream(item: _Value, path: Path) -> dict | None:
-    value = item.value
-    if value in (True, "enabled"):
-        return {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1, "max_ack_pending": -1}
-    if value in (False, "disabled"):
-        return None
-    limits = {"max_mem": -1, "max_file": -1, "max_streams": -1, "max_consumers": -1, "max_ack_pending": -1}
-    aliases = {
-        "max_memory": "max_mem",
-        "max_store": "max_file",
-        "max_memory_store": "max_mem",
-        "max_file_store": "max_file",
-    }
-    for key, sub in _map(value, path, item.line).items():
-        name = aliases.get(key.lower(), key.lower())
-        if name not in limits:
-            raise ConfigError(path, sub.line, f'unknown field "{key}" in account jetstream')
-        limits[name] = (
-            _size(sub.value, path, sub.line)
-            if name in ("max_mem", "max_file")
-            else _int(sub.value, path, sub.line)
-        )
-    return limits
-
-
-def _map(value, path: Path, line: int) -> dict[str, _Value]:
-    if not isinstance(value, dict):
-        raise ConfigError(path, line, "expected a map")
-    return value
-
-
-def _int(value, path: Path, line: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(path, line, f"expected an integer, got {value!r}")
-    return value
-
-
-def _size(value, path: Path, line: int) -> int:
+def _storage_size(value, path: Path, line: int, field: str) -> int:
+    """jetstream max_mem/max_file: a number (suffixes as everywhere) or a string such as "1G"
+    whose K, M, G, T suffix counts in powers of 1024 (getStorageSize)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    text = str(value)
+    if not text:
+        return 0
+    multiplier = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1])
+    if not text[:-1].removeprefix("-").isdigit():
+        raise ConfigError(path, line, f'{field} strconv.ParseInt: parsing "{text[:-1]}": invalid syntax')
+    if multiplier is None:
+        raise ConfigError(path, line, f"{field} sizes defined as strings must end in K, M, G, T")
+    return int(text[:-1]) * multiplier
+
+
+def _tls(doc: dict[str, Value], path: Path, line: int) -> dict:
+    """The client `tls { }` block; the files are loaded now, so a bad one fails start-up."""
+    tls: dict = {}
+    for key, item in doc.items():
+        name, value = key.lower(), item.value
+        if name in ("cert_file", "key_file", "ca_file"):
+            if not isinstance(value, str):
+                raise ConfigError(
+                    path, item.line, f"error parsing tls config, expected '{name}' to be filename"
+                )
+            tls[name] = value
+        elif name == "verify":
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    path, item.line, "error parsing tls config, expected 'verify' to be a boolean"
+                )
+            tls["verify"] = value
+        elif name == "timeout":
+            tls["timeout"] = _tls_timeout(value, path, item.line)
+        elif name in ("handshake_first", "first", "immediate"):
+            tls["handshake_first"] = _handshake_first(key, value, path, item.line)
+        elif name in ("cipher_suites", "curve_preferences", "min_version", "insecure"):
+            continue  # Python's defaults are as strict as Go's
+        elif name in _TLS_UNSUPPORTED:
+            raise ConfigError(path, item.line, f'tls "{key}" is not supported by devserver')
+        else:
+            raise ConfigError(path, item.line, f'error parsing tls config, unknown field "{key}"')
     try:
-        return parse_size(str(value))
-    except Exception:  # noqa: BLE001 - reported with the line
-        raise ConfigError(path, line, f"invalid size {value!r}") from None
+        server_context(tls)
+    except TlsConfigError as err:
+        raise ConfigError(path, line, str(err)) from None
+    return tls
+
+
+_TLS_UNSUPPORTED = {
+    "verify_and_map",
+    "verify_cert_and_check_known_urls",
+    "allow_insecure_cipher_suites",
+    "connection_rate_limit",
+    "pinned_certs",
+    "cert_store",
+    "cert_match_by",
+    "cert_match",
+    "ca_certs_match",
+    "cert_match_skip_invalid",
+    "ocsp_peer",
+    "certs",
+    "certificates",
+}
+
+
+def _tls_timeout(value, path: Path, line: int) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(path, line, "error parsing tls config, 'timeout' wrong type")
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return go_duration(str(value))
+    except ValueError as err:
+        raise ConfigError(path, line, f"error parsing tls config, 'timeout' {err}") from None
+
+
+def _handshake_first(key: str, value, path: Path, line: int) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "on", "false", "off"):
+        return value.lower() in ("true", "on")
+    if isinstance(value, str):
+        raise ConfigError(path, line, f'tls {key} "{value}" (a fallback delay) is not supported by devserver')
+    raise ConfigError(
+        path, line, f'field "{key}" should be a boolean or a string, got {type(value).__name__}'
+    )

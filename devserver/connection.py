@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from devserver.auth import NRG_PREFIX, RESERVED_REPLIES, SYS_QUEUE
 from devserver.protocol import encode
 from devserver.protocol.ops import (
     CONNECT,
@@ -31,6 +32,7 @@ from devserver.protocol.ops import (
 from devserver.protocol.parser import Parser
 from devserver.subjects import is_valid_publish
 from devserver.sublist import Subscription
+from devserver.tls import TLS_TIMEOUT
 
 log = logging.getLogger("devserver")
 
@@ -61,7 +63,9 @@ class Connection(asyncio.Protocol):
         self.host = ""
         self.port = 0
         self.user: str | None = None
-        self.permissions = None
+        self.permissions = None  # devserver.auth.Permissions of the user, if it has any
+        self.tls = None  # devserver.tls.TlsSession on a TLS listener
+        self._tls_info = b""  # INFO held back until a handshake_first handshake is done
         # ClientOpts defaults when CONNECT is absent or silent on a key
         self.verbose = True
         self.pedantic = True
@@ -99,14 +103,23 @@ class Connection(asyncio.Protocol):
         self.host, self.port = peer[0], peer[1]
         self.server.add_client(self)
         transport.set_write_buffer_limits(high=self.server.options.max_pending // 4)
-        self.send(encode.info(self.server.info_for(self)))
         loop = asyncio.get_running_loop()
+        info = encode.info(self.server.info_for(self))
+        self.tls = self.server.tls_session()
+        if self.tls is None:
+            self.send(info)
+        else:
+            self._start_tls(info, loop)
         if self.server.options.auth_required:
             self._timers.append(loop.call_later(self.server.options.auth_timeout, self._auth_timeout))
         first_ping = min(2.0, self.server.options.ping_interval)
         self._timers.append(loop.call_later(first_ping, self._ping_timer))
 
     def data_received(self, data: bytes) -> None:
+        if self.tls is not None:
+            data = self._tls_received(data)
+            if not data:
+                return
         try:
             ops = self.parser.feed(data)
         except ProtocolError as err:
@@ -115,6 +128,44 @@ class Connection(asyncio.Protocol):
                 self.fail(err.text, err.reason)
             return
         self._process(ops)
+
+    # -- TLS
+
+    def _start_tls(self, info: bytes, loop: asyncio.AbstractEventLoop) -> None:
+        """INFO in plaintext, then the client's handshake (or the handshake, then INFO)."""
+        tls_options = self.server.options.tls
+        if tls_options.get("handshake_first"):
+            self._tls_info = info
+        else:
+            self.transport.write(info)
+        timeout = tls_options.get("timeout") or TLS_TIMEOUT
+        self._timers.append(loop.call_later(timeout, self._tls_timeout))
+
+    def _tls_received(self, data: bytes) -> bytes:
+        """Decrypt, completing the handshake on the way; b"" when there is nothing to parse."""
+        tls = self.tls
+        handshaking = not tls.established
+        plain = tls.receive(data)
+        pending = tls.outgoing()
+        if pending:
+            self.transport.write(pending)
+        if plain is None:
+            self.close_reason = "TLS Handshake Error" if handshaking else "Client Closed"
+            log.debug("%s - %s", self.describe(), tls.error)
+            self.close()
+            return b""
+        if handshaking and tls.established and self._tls_info:
+            self.send(self._tls_info)
+            self._tls_info = b""
+        if tls.finished:  # close_notify: what came with it is still read
+            asyncio.get_running_loop().call_soon(self.close)
+        return plain
+
+    def _tls_timeout(self) -> None:
+        if not self.tls.established:
+            self.close_reason = "TLS Handshake Error"
+            log.debug("%s - TLS handshake timeout", self.describe())
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cleanup()
@@ -170,8 +221,15 @@ class Connection(asyncio.Protocol):
                 self.in_bytes += len(payload)
                 if self.pedantic and not is_valid_publish(subject.decode("latin-1")):
                     self.send(encode.err(ERR_INVALID_PUB_SUBJECT))
-                if self.permissions is not None and not self.permissions.can_publish(subject):
+                if (
+                    self.permissions is not None and not self.permissions.can_publish(subject)
+                ) or subject.startswith(NRG_PREFIX):
                     self.send(encode.err(f'Permissions Violation for Publish to "{subject.decode()}"'))
+                    continue
+                if reply is not None and reply.startswith(RESERVED_REPLIES):
+                    self.send(
+                        encode.err(f'Permissions Violation for Publish with Reply of "{reply.decode()}"')
+                    )
                     continue
                 if self.verbose:
                     self.send(encode.OK)
@@ -225,7 +283,9 @@ class Connection(asyncio.Protocol):
             if self.verbose:
                 self.send(encode.OK)
             return
-        if self.permissions is not None and not self.permissions.can_subscribe(subject, queue):
+        if queue == SYS_QUEUE or (
+            self.permissions is not None and not self.permissions.can_subscribe(subject, queue)
+        ):
             text = f'Permissions Violation for Subscription to "{subject.decode()}"'
             if queue is not None:
                 text += f' using queue "{queue.decode()}"'
@@ -259,6 +319,13 @@ class Connection(asyncio.Protocol):
         self, sub: Subscription, subject: bytes, reply: bytes | None, hdr: int, payload: bytes
     ) -> None:
         # the hot path: frame formatting and queueing inline (see encode.msg and send)
+        perms = self.permissions
+        if perms is not None:
+            if perms.filter_deliveries and perms.delivery_denied(subject, sub.queue):
+                sub.delivered -= 1  # the router counted it, nats-server drops it uncounted
+                return
+            if reply and perms.replies is not None:
+                perms.record_reply(reply)
         if hdr < 0:
             if reply:
                 frame = b"MSG %b %b %b %d\r\n%b\r\n" % (subject, sub.sid, reply, len(payload), payload)
@@ -300,7 +367,7 @@ class Connection(asyncio.Protocol):
         data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
         self._out.clear()
         transport = self.transport
-        transport.write(data)
+        transport.write(data if self.tls is None else self.tls.wrap(data))
         if transport.get_write_buffer_size() > self.server.options.max_pending:
             # A client that does not read must not grow our memory or stall the others.
             self.server.slow_consumers += 1
@@ -350,6 +417,8 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self._cleanup()
         if self.transport is not None:
+            if self.tls is not None and not abort:
+                self.transport.write(self.tls.close_notify())
             self.transport.abort() if abort else self.transport.close()
 
     def _cleanup(self) -> None:

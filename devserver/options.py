@@ -50,12 +50,15 @@ class Options:
     password: str | None = None
     token: str | None = None
     users: list[User] = field(default_factory=list)
+    no_auth_user: str | None = None  # the user a client without credentials logs in as
     accounts: dict[str, dict] = field(default_factory=dict)
+    system_account: str | None = None
     http_port: int = 0
     config_file: Path | None = None
     debug: bool = False
     trace: bool = False
     pid_file: Path | None = None
+    # cert_file, key_file, ca_file, verify, timeout (seconds), handshake_first; empty: no TLS
     tls: dict = field(default_factory=dict)
 
     @property
@@ -67,7 +70,8 @@ class UsageError(Exception):
     """A bad command line; the message says which flag and why."""
 
 
-# flag name -> (Options attribute, kind); kinds: str int bool path size
+# flag name -> (Options attribute, kind); kinds: str int bool path size, and tls: a key of
+# Options.tls (`-tls` and `-tlsverify` are boolean)
 _FLAGS: dict[str, tuple[str, str]] = {
     "a": ("host", "str"),
     "addr": ("host", "str"),
@@ -92,6 +96,11 @@ _FLAGS: dict[str, tuple[str, str]] = {
     "http_port": ("http_port", "int"),
     "P": ("pid_file", "path"),
     "pid": ("pid_file", "path"),
+    "tls": ("tls", "tls"),
+    "tlscert": ("cert_file", "tls"),
+    "tlskey": ("key_file", "tls"),
+    "tlscacert": ("ca_file", "tls"),
+    "tlsverify": ("verify", "tls"),
     "D": ("debug", "bool"),
     "debug": ("debug", "bool"),
     "V": ("trace", "bool"),
@@ -116,6 +125,13 @@ JetStream options:
     -js, --jetstream                 Enable JetStream
     -sd, --store_dir <dir>           Store directory
     --memory                         Keep every stream in memory, no store directory
+
+TLS options:
+    --tls                            Enable TLS, do not verify clients (default: false)
+    --tlscert <file>                 Server certificate file
+    --tlskey <file>                  Private key for server certificate
+    --tlsverify                      Enable TLS, verify client certificates
+    --tlscacert <file>               Client certificate CA for verification
 
 Authorization options:
     --user <user>                    User required for connections
@@ -148,6 +164,7 @@ def parse_size(text: str) -> int:
 def parse_args(argv: list[str], opts: Options | None = None) -> tuple[Options, str | None]:
     """Parse nats-server style flags into Options; the second value is "help", "version" or None."""
     opts = opts or Options()
+    tls_off = False  # -tls=false wins over every other TLS flag, as in nats-server
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -164,6 +181,15 @@ def parse_args(argv: list[str], opts: Options | None = None) -> tuple[Options, s
         if name not in _FLAGS:
             raise UsageError(f"flag provided but not defined: -{name}")
         attr, kind = _FLAGS[name]
+        if kind == "tls" and attr in ("tls", "verify"):  # boolean: any TLS flag turns TLS on
+            on = value.lower() not in ("false", "0") if eq else True
+            if attr == "verify":
+                opts.tls["verify"] = on
+            elif on:
+                opts.tls.setdefault("verify", False)
+            else:
+                tls_off = True
+            continue
         if kind == "bool":
             setattr(opts, attr, value.lower() not in ("false", "0") if eq else True)
             continue
@@ -172,9 +198,11 @@ def parse_args(argv: list[str], opts: Options | None = None) -> tuple[Options, s
                 raise UsageError(f"flag needs an argument: -{name}")
             value = argv[i]
             i += 1
-        setattr(opts, attr, _convert(name, kind, value))
+        _set(opts, attr, kind, _convert(name, kind, value))
     if opts.port == 0:
         opts.port = RANDOM_PORT
+    if tls_off:
+        opts.tls.clear()
     return opts, None
 
 
@@ -189,3 +217,10 @@ def _convert(name: str, kind: str, value: str):
     if kind == "path":
         return Path(value).expanduser()
     return value
+
+
+def _set(opts: Options, attr: str, kind: str, value) -> None:
+    if kind == "tls":
+        opts.tls[attr] = str(value)
+    else:
+        setattr(opts, attr, value)
