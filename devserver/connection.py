@@ -94,6 +94,7 @@ class Connection(asyncio.Protocol):
         self.write_paused = False
         self._stalled: set[Connection] = set()
         self._timers: list[asyncio.TimerHandle] = []
+        self._ping_handle: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks
 
@@ -108,12 +109,17 @@ class Connection(asyncio.Protocol):
         self.tls = self.server.tls_session()
         if self.tls is None:
             self.send(info)
+            self._start_timers(loop)
         else:
             self._start_tls(info, loop)
-        if self.server.options.auth_required:
-            self._timers.append(loop.call_later(self.server.options.auth_timeout, self._auth_timeout))
-        first_ping = min(2.0, self.server.options.ping_interval)
-        self._timers.append(loop.call_later(first_ping, self._ping_timer))
+
+    def _start_timers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Auth timeout and keep-alive, once the client can talk (after any TLS handshake);
+        the first PING comes sooner once the client has sent CONNECT (nats-server's order)."""
+        options = self.server.options
+        if options.auth_required:
+            self._timers.append(loop.call_later(options.auth_timeout, self._auth_timeout))
+        self._ping_handle = loop.call_later(options.ping_interval, self._ping_timer)
 
     def data_received(self, data: bytes) -> None:
         if self.tls is not None:
@@ -154,9 +160,11 @@ class Connection(asyncio.Protocol):
             log.debug("%s - %s", self.describe(), tls.error)
             self.close()
             return b""
-        if handshaking and tls.established and self._tls_info:
-            self.send(self._tls_info)
-            self._tls_info = b""
+        if handshaking and tls.established:
+            self._start_timers(asyncio.get_running_loop())
+            if self._tls_info:
+                self.send(self._tls_info)
+                self._tls_info = b""
         if tls.finished:  # close_notify: what came with it is still read
             asyncio.get_running_loop().call_soon(self.close)
         return plain
@@ -275,6 +283,9 @@ class Connection(asyncio.Protocol):
             return
         self.connected = True
         self.rtt_ns = server.clock.now_ns() - self.start_ns  # first estimate, as computeRTT
+        self._ping_handle.cancel()  # the first PING after CONNECT comes early (firstClientPingInterval)
+        first_ping = min(2.0, server.options.ping_interval)
+        self._ping_handle = asyncio.get_running_loop().call_later(first_ping, self._ping_timer)
         if self.verbose:
             self.send(encode.OK)
 
@@ -395,8 +406,8 @@ class Connection(asyncio.Protocol):
         self.pings_out += 1
         self._ping_ns = self.server.clock.now_ns()
         self.send(encode.PING)
-        self._timers.append(
-            asyncio.get_running_loop().call_later(self.server.options.ping_interval, self._ping_timer)
+        self._ping_handle = asyncio.get_running_loop().call_later(
+            self.server.options.ping_interval, self._ping_timer
         )
 
     def fail(self, text: str | None, reason: str = "") -> None:
@@ -427,6 +438,8 @@ class Connection(asyncio.Protocol):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        if self._ping_handle is not None:
+            self._ping_handle.cancel()
         self.server.remove_client(self)  # while the subscriptions are there to be recorded
         for sub in list(self.subs.values()):
             self.account.sublist.remove(sub)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from devserver.auth import Authenticator, Permissions
 from devserver.clock import Clock
 from devserver.connection import Connection
-from devserver.options import RANDOM_PORT, Options
+from devserver.options import AUTH_TIMEOUT, RANDOM_PORT, Options
 from devserver.protocol import headers as hdrs
 from devserver.sublist import Sublist, Subscription
 
@@ -112,9 +112,11 @@ class Server:
         if opts.jetstream:
             self._start_jetstream()
         if opts.tls:
-            from devserver.tls import server_context  # noqa: PLC0415 - ssl only when TLS is on
+            from devserver.tls import TLS_TIMEOUT, server_context  # noqa: PLC0415 - ssl only with TLS
 
             self.tls_context = server_context(opts.tls)
+            if opts.auth_timeout == AUTH_TIMEOUT:  # nats-server's default leaves time for the handshake
+                opts.auth_timeout = (opts.tls.get("timeout") or TLS_TIMEOUT) + 1.0
         port = 0 if opts.port == RANDOM_PORT else opts.port
         self._listener = await self.loop.create_server(
             lambda: Connection(self), opts.host, port, reuse_address=True, backlog=1024

@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 
 import nats
 import pytest
@@ -199,3 +200,17 @@ async def test_handshake_first(server_kind, pki, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_auth_timeout_leaves_time_for_the_handshake(tls_server, pki):
+    """With TLS, nats-server's default auth timeout is the TLS timeout + 1 s (here 2.5 s, not 2 s)."""
+    srv = tls_server(tls_conf(pki, timeout=1.5) + "authorization { user: a, password: b }\n")
+    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    started = time.monotonic()
+    assert raw.recv(4096).startswith(b"INFO ")
+    sock = client_context(pki).wrap_socket(raw, server_hostname="127.0.0.1")
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    assert data == b"-ERR 'Authentication Timeout'\r\n"
+    assert time.monotonic() - started > 2.2
