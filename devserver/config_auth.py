@@ -12,6 +12,7 @@ May import: devserver.auth, devserver.config_syntax, devserver.options.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from devserver.auth import check_permissions
@@ -36,7 +37,7 @@ def authorization(doc: dict[str, Value], opts: Options, path: Path, line: int) -
         if name in ("user", "username"):
             opts.user = expect_str(item.value, path, item.line, key)
         elif name in ("pass", "password"):
-            opts.password = expect_str(item.value, path, item.line, key)
+            opts.password = _password(item.value, path, item.line, key)
         elif name == "token":
             opts.token = expect_str(item.value, path, item.line, key)
         elif name == "timeout":
@@ -58,6 +59,17 @@ def authorization(doc: dict[str, Value], opts: Options, path: Path, line: int) -
             raise ConfigError(path, line, "Can not have a token and a users array")
     _apply_defaults(users, defaults)
     _add_users(opts, users, path, line)
+
+
+_BCRYPT = re.compile(r"\$2[abxy]\$\d{2}\$")
+
+
+def _password(value, path: Path, line: int, key: str) -> str:
+    """A plaintext password; nats-server's bcrypt hashes are refused rather than compared as text."""
+    password = expect_str(value, path, line, key)
+    if _BCRYPT.match(password):
+        raise ConfigError(path, line, "bcrypt passwords are not supported by devserver")
+    return password
 
 
 def _auth_timeout(value, path: Path, line: int) -> float:
@@ -87,7 +99,7 @@ def _users(item: Value, account: str, path: Path) -> list[User]:
             if field in ("user", "username"):
                 name = expect_str(sub.value, path, sub.line, key)
             elif field in ("pass", "password"):
-                password = expect_str(sub.value, path, sub.line, key)
+                password = _password(sub.value, path, sub.line, key)
             elif field in ("permission", "permissions", "authorization"):
                 permissions = _permissions(sub, path)
             elif field == "nkey":

@@ -400,7 +400,7 @@ REFUSED = [
         "store_dir: /tmp/a\njetstream {\n store_dir: /tmp/b\n}\n",
         3,
         "Duplicate 'store_dir' configuration",
-        None,
+        "Duplicate 'store_dir' configuration",  # at either: Go walks the top level in random order
     ),
     (
         "account-size-quoted",
@@ -592,6 +592,11 @@ UNSUPPORTED = [
     ("leafnodes", "leafnodes { port: 7422 }\n"),
     ("websocket", "websocket { port: 8080, no_tls: true }\n"),
     ("account-exports", 'accounts { A: { exports: [ {stream: "a.>"} ] } }\n'),
+    (
+        "bcrypt-password",
+        'authorization {\n user: a\n password: "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/'
+        'sSOT.xtiHyG"\n}\n',
+    ),
     (
         "nkey-user",
         "authorization { users: [ {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4} ] }\n",
