@@ -325,10 +325,7 @@ def check_credentials(creds: str, nkey: str) -> None:
     """
     if not (creds or nkey):
         return
-    try:
-        import nkeys
-    except ImportError:
-        raise CliError("--creds and --nkey need the nkeys package: pip install nkeys") from None
+    import nkeys
 
     def is_user_seed(text: str) -> bool:
         try:
