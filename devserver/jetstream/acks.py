@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ class Acks:
 
     # provided by Consumer
     pending: dict[int, list[int]]
+    pending_order: deque[int]
     rdc: dict[int, int]
     rdq: list[int]
     sseq: int
@@ -175,10 +177,14 @@ class Acks:
         was_full = self.maxp > 0 and len(pending) >= self.maxp
         was_pending = sseq in pending
         self.adflr, self.asflr = dseq, sseq
-        acked = [s for s in pending if s <= sseq]
-        for seq in acked:
-            del pending[seq]
-            self.rdc.pop(seq, None)
+        acked = []
+        while True:
+            first = self.first_pending()
+            if first is None or first[0] > sseq:
+                break
+            acked.append(first[0])
+            del pending[first[0]]
+            self.rdc.pop(first[0], None)
         self.rdc.pop(sseq, None)
         if self.rdq:
             self.rdq = [s for s in self.rdq if s > sseq]
@@ -196,16 +202,30 @@ class Acks:
     def _sample(self) -> bool:
         return self.sfreq >= 100 or random.randrange(100) <= self.sfreq
 
+    def first_pending(self) -> tuple[int, list[int]] | None:
+        """The lowest pending stream sequence and its entry, or None.
+
+        `pending` is kept in ascending order, but iterating a dict whose front was popped skips
+        every deleted slot first; `pending_order` (ascending, cleaned lazily) avoids that walk.
+        """
+        order, pending = self.pending_order, self.pending
+        while order:
+            p = pending.get(order[0])
+            if p is not None:
+                return order[0], p
+            order.popleft()
+        return None
+
     def _move_floor(self, dseq: int, sseq: int) -> None:
         """The consumer's own ack floor after `sseq` left pending (moveAckFloor)."""
         if not self.pending:
             self.adflr, self.asflr = self.dseq - 1, self.sseq - 1
         elif dseq == self.adflr + 1:
+            # every earlier delivery is acked, so the lowest pending one comes after sseq
             self.adflr, self.asflr = dseq, sseq
-            for seq, p in self.pending.items():
-                if seq > sseq:
-                    self.adflr, self.asflr = p[0] - 1, seq - 1
-                    break
+            first = self.first_pending()
+            if first is not None and first[0] > sseq:
+                self.adflr, self.asflr = first[1][0] - 1, first[0] - 1
 
     def _store_ack(self, dseq: int, sseq: int, was_pending: bool) -> None:
         """The ack floor the consumer store reports (UpdateAcks of an explicit-ack store)."""
@@ -216,10 +236,9 @@ class Acks:
         elif dseq == self.floor_c + 1:
             self.floor_c, self.floor_s = dseq, sseq
             if self.delivered_c > dseq:
-                for seq, p in self.pending.items():
-                    if seq > sseq:
-                        self.floor_c, self.floor_s = p[0] - 1, seq - 1
-                        break
+                first = self.first_pending()
+                if first is not None and first[0] > sseq:
+                    self.floor_c, self.floor_s = first[1][0] - 1, first[0] - 1
 
     def nak(self, sseq: int, dseq: int, dc: int, arg: bytes) -> None:
         """`-NAK` (optionally with a delay): redeliver as soon as possible or after the delay."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,7 @@ def apply_state(c: Consumer, state: dict[str, Any]) -> None:
     c.delivered_c, c.delivered_s = state["store_delivered"]
     c.floor_c, c.floor_s = state["store_ack_floor"]
     c.pending = {seq: [dseq, ts] for seq, dseq, ts in sorted(state["pending"])}
+    c.pending_order = deque(c.pending)
     c.rdc = {seq: n for seq, n in state["redelivered"]}
     c.last_delivered, c.last_acked = state["last_delivered"], state["last_acked"]
     c.lss, c.lss_resume = state.get("lss"), state.get("lss_resume", 0)

@@ -16,6 +16,7 @@ May import: schemas, devserver.jetstream.* (not asyncio; time comes from the ser
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from devserver import subjects as subj
@@ -83,6 +84,7 @@ class Consumer(Acks):
         self.adflr = 0  # ack floor: consumer sequence
         self.asflr = 0  # ack floor: stream sequence
         self.pending: dict[int, list[int]] = {}  # stream seq -> [consumer seq, delivered at]; ascending
+        self.pending_order: deque[int] = deque()  # pending's keys in order (see Acks.first_pending)
         self.rdc: dict[int, int] = {}  # stream seq -> redeliveries so far
         self.rdq: list[int] = []  # stream sequences waiting for redelivery
         self.npc = 0  # messages matching the filters at or after sseq
@@ -397,14 +399,16 @@ class Consumer(Acks):
             if self.retention != "limits":
                 interest.acked(self.stream, self, seq)
         else:
-            if dc == 1:
-                self.pending[seq] = [dseq, now]
+            p = self.pending.get(seq) if dc > 1 else None
+            if p is not None:
+                p[1] = now
             else:
-                p = self.pending.get(seq)
-                if p is None:
-                    self.pending[seq] = [dseq, now]
+                self.pending[seq] = [dseq, now]
+                order = self.pending_order
+                if order and seq < order[-1]:  # out of order (rare): rebuild sorted
+                    self.pending_order = deque(sorted(self.pending))
                 else:
-                    p[1] = now
+                    order.append(seq)
             self.delivered_c = dseq
             if seq > self.delivered_s:
                 self.delivered_s = seq

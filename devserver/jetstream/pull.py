@@ -31,7 +31,7 @@ TIMEOUT = b"NATS/1.0 408 Request Timeout"
 TOO_BIG = b"NATS/1.0 409 Message Size Exceeds MaxBytes"
 BATCH_DONE = b"NATS/1.0 409 Batch Completed"
 HEARTBEAT_T = b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: %d\r\nNats-Last-Stream: %d\r\n\r\n"
-DELIVERY_CHUNK = 64  # deliveries per loop turn: the reader starts on them while we go on
+DELIVERY_CHUNK = 32  # pull deliveries per loop turn: the reader starts on them while we go on
 WAITING_CHECK_INTERVAL = 1_000_000_000  # a full queue is swept for expired requests at most this often
 
 # JSApiConsumerGetNextRequest: the JSON type Go decodes each key into (unknown keys are ignored)
