@@ -229,9 +229,9 @@ class Connection(asyncio.Protocol):
                 self.in_bytes += len(payload)
                 if self.pedantic and not is_valid_publish(subject.decode("latin-1")):
                     self.send(encode.err(ERR_INVALID_PUB_SUBJECT))
-                if (
-                    self.permissions is not None and not self.permissions.can_publish(subject)
-                ) or subject.startswith(NRG_PREFIX):
+                if (self.permissions is not None and not self.permissions.can_publish(subject)) or (
+                    subject[0] == 36 and subject.startswith(NRG_PREFIX)  # 36 = "$": skip the call
+                ):
                     self.send(encode.err(f'Permissions Violation for Publish to "{subject.decode()}"'))
                     continue
                 if reply is not None and reply.startswith(RESERVED_REPLIES):
