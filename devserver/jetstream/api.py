@@ -55,6 +55,8 @@ HANDLER_MODULES = (
     "devserver.jetstream.accounts",
     "devserver.jetstream.stream_api",
     "devserver.jetstream.consumer_api",
+    "devserver.jetstream.snapshot",
+    "devserver.jetstream.restore",
 )
 
 # stream and consumer operations a standalone nats-server answers with 10010 (cluster_required)
@@ -76,8 +78,6 @@ NOT_SERVED = frozenset(
     }
     | {subjects.CONSUMER_PAUSE, subjects.CONSUMER_UNPIN, subjects.CONSUMER_RESET}
 )
-# not written yet: stream snapshot and restore (snapshot.py in the design)
-NOT_YET = frozenset({subjects.STREAM_SNAPSHOT, subjects.STREAM_RESTORE})
 # answered by the stream's or consumer's own subscription (direct.py, pull consumers), not the table
 SERVED_ELSEWHERE = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT})
 
@@ -98,7 +98,7 @@ API_SUBSCRIPTIONS = (
 )
 
 Handler = Callable[["Request"], "dict[str, Any] | None"]
-Audit = Callable[["JsAccount", str, bytes, bytes], None]  # (account, subject, request, response)
+Audit = Callable[["Request", bytes], None]  # (the request, the response sent)
 
 
 class ApiError(Exception):
@@ -355,7 +355,7 @@ class Api:
         if req.reply:
             jsa.send(req.reply, response)
         if self.audit is not None:
-            self.audit(jsa, req.subject, req.body, response)
+            self.audit(req, response)
 
 
 def cluster_required(req: Request) -> None:

@@ -12,7 +12,7 @@ import base64
 from typing import Any
 
 from devserver import subjects as subj
-from devserver.jetstream import stream_config, stream_events
+from devserver.jetstream import snapshot, stream_config, stream_events
 from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError, Request, Route, paged
 from devserver.jetstream.streams import Stream, create_stream, lookup
@@ -90,6 +90,8 @@ def stream_update(req: Request) -> dict[str, Any]:
     if checked["name"] != _stream_name(req):
         raise ApiError("JSStreamMismatchErr")
     stream = lookup(jsa, checked["name"])
+    if snapshot.in_progress(stream):  # the seed: a stream's config cannot change during a backup
+        raise ApiError("JSStreamUpdateErrF", err="stream configuration can not change during a snapshot")
     stream_config.set_static_metadata(raw)
     config = stream_config.check_update(stream.config, raw, jsa, pedantic)
     jsa.check_reservation(config, current=stream)

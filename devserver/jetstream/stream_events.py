@@ -3,8 +3,7 @@
 Owns `stream_action` (`$JS.EVENT.ADVISORY.STREAM.CREATED|UPDATED|DELETED.<stream>`) and
 `api_audit` (`$JS.EVENT.ADVISORY.API`, one per answered API request, with the request and the
 response text). As in nats-server an event is only built when someone listens on its subject.
-The audit's `client` names what the server knows here: the account and this server (internal
-subscriptions do not see the requesting connection). May import: schemas,
+The audit's `client` is the requester's ClientInfo (advisories.client_info). May import: schemas,
 devserver.jetstream.advisories, devserver.jetstream.api, devserver.jetstream.timefmt.
 """
 
@@ -12,13 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream.advisories import ADVISORY, event_id
+from devserver.jetstream.advisories import ADVISORY, client_info, event_id
 from devserver.jetstream.api import encode
 from devserver.jetstream.timefmt import format_time
 from schemas import subjects
 
 if TYPE_CHECKING:
     from devserver.jetstream.accounts import JsAccount
+    from devserver.jetstream.api import Request
 
 _BUILDERS = {
     "create": subjects.advisory_stream_created,
@@ -43,16 +43,16 @@ def stream_action(jsa: JsAccount, stream: str, action: str) -> None:
         jsa.send(subject, encode({**_header(jsa, "stream_action"), "stream": stream, "action": action}))
 
 
-def api_audit(jsa: JsAccount, subject: str, request: bytes, response: bytes) -> None:
+def api_audit(req: Request, response: bytes) -> None:
     """The audit trail of one API request and the server's response."""
+    jsa = req.jsa
     if not _listened(jsa, subjects.ADVISORY_API):
         return
-    server = jsa.server
     doc = _header(jsa, "api_audit")
-    doc["server"] = server.server_id
-    doc["client"] = {"acc": jsa.name, "server": server.server_id, "kind": "Client", "client_type": "nats"}
-    doc["subject"] = subject
-    if request:
-        doc["request"] = request.decode(errors="replace")
+    doc["server"] = jsa.server.server_id
+    doc["client"] = client_info(jsa, req.reply)
+    doc["subject"] = req.subject
+    if req.body:
+        doc["request"] = req.body.decode(errors="replace")
     doc["response"] = response.decode()
     jsa.send(subjects.ADVISORY_API, encode(doc))

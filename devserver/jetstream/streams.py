@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("devserver.jetstream")
 
 META_FILE = "meta.inf"
+EXPIRY_RETRY = 100_000_000  # expiry held back by a snapshot tries again this much later
 
 
 class Stream(Publisher):
@@ -286,6 +287,11 @@ class Stream(Publisher):
 
     def _expire(self) -> None:
         self._expiry = None
+        from devserver.jetstream.snapshot import in_progress  # noqa: PLC0415 - snapshot imports us
+
+        if in_progress(self):  # nothing expires while a snapshot is being sent (the seed)
+            self._expiry = Timers.of(self.server).after(EXPIRY_RETRY, self._expire)
+            return
         store = self.store
         horizon = self._clock.now_ns() - self._max_age
         if not self.consumers:
