@@ -57,6 +57,7 @@ HANDLER_MODULES = (
     "devserver.jetstream.consumer_api",
     "devserver.jetstream.snapshot",
     "devserver.jetstream.restore",
+    "devserver.jetstream.templates",
 )
 
 # stream and consumer operations a standalone nats-server answers with 10010 (cluster_required)
@@ -68,13 +69,14 @@ _CLUSTER_ANSWERED = (
     subjects.CONSUMER_LEADER_STEPDOWN,
 )
 # endpoints of schemas.subjects that get no answer here: the system account's operations (in
-# other accounts nats-server is silent; no system account here yet), stream templates (gone in 2.14),
-# and the consumer endpoints of 2.11+ (pause, unpin, reset) that the 2.10 we follow lacks
+# other accounts nats-server is silent; no system account here yet) and the consumer endpoints
+# of 2.11+ (pause, unpin, reset) that the 2.10 we follow lacks (stream templates, gone in 2.14,
+# are served: templates.py)
 NOT_SERVED = frozenset(
     {
         p
         for p, e in subjects.ENDPOINTS.items()
-        if e.legacy or e.system_only or (e.needs_cluster and p not in _CLUSTER_ANSWERED)
+        if e.system_only or (e.needs_cluster and p not in _CLUSTER_ANSWERED)
     }
     | {subjects.CONSUMER_PAUSE, subjects.CONSUMER_UNPIN, subjects.CONSUMER_RESET}
 )

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devserver.jetstream import stream_events
+from devserver.jetstream import stream_events, templates
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
 from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
 from devserver.jetstream.streams import recover_stream
@@ -96,6 +96,7 @@ class JetStream:
 
         jsa.api_subs = [self.server.subscribe(account, subject, on_api) for subject in API_SUBSCRIPTIONS]
         self.recover(jsa)
+        templates.recover(jsa)
         return jsa
 
     def refuse_account(self, account: Account) -> None:

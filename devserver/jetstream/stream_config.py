@@ -52,6 +52,7 @@ _FIELDS: tuple[tuple[str, Any], ...] = (
     ("storage", None),
     ("num_replicas", None),
     ("no_ack", False),
+    ("template_owner", ""),  # set only on streams a stream template made (templates.py)
     ("duplicate_window", 0),
     ("placement", {}),
     ("mirror", {}),
@@ -429,6 +430,10 @@ def check_update(old: dict[str, Any], raw: dict[str, Any], jsa, pedantic: bool =
         raise ApiError("JSStreamReplicasNotSupportedErr")
     if cfg["storage"] != old["storage"]:
         raise _invalid("stream configuration update can not change storage type")
+    if old.get("template_owner"):
+        raise _invalid("stream configuration update not allowed on template owned stream")
+    if cfg.get("template_owner"):
+        raise _invalid("stream configuration update can not be owned by a template")
     if cfg["retention"] != old["retention"] and WORKQUEUE in (cfg["retention"], old["retention"]):
         raise _invalid("stream configuration update can not change retention policy to/from workqueue")
     if old["sealed"] and not cfg["sealed"]:

@@ -36,11 +36,15 @@ def _header(jsa: JsAccount, kind: str) -> dict[str, Any]:
     return {"type": ADVISORY + kind, "id": event_id(), "timestamp": format_time(jsa.server.clock.now_ns())}
 
 
-def stream_action(jsa: JsAccount, stream: str, action: str) -> None:
-    """A stream was created ("create"), updated ("modify") or deleted ("delete")."""
+def stream_action(jsa: JsAccount, stream: str, action: str, template: str = "") -> None:
+    """A stream was created ("create"), updated ("modify") or deleted ("delete"); `template`
+    names the stream template that made it (nats-server 2.12's `template` key)."""
     subject = _BUILDERS[action](stream)
     if _listened(jsa, subject):
-        jsa.send(subject, encode({**_header(jsa, "stream_action"), "stream": stream, "action": action}))
+        doc = {**_header(jsa, "stream_action"), "stream": stream, "action": action}
+        if template:
+            doc["template"] = template
+        jsa.send(subject, encode(doc))
 
 
 def api_audit(req: Request, response: bytes) -> None:
