@@ -122,6 +122,14 @@ class Connection(asyncio.Protocol):
         self._ping_handle = loop.call_later(options.ping_interval, self._ping_timer)
 
     def data_received(self, data: bytes) -> None:
+        try:
+            self._received(data)
+        except Exception as err:  # noqa: BLE001 - a bug of ours costs one connection, not the server
+            log.error("%s - internal error: %s: %s", self.describe(), type(err).__name__, err)
+            log.debug("internal error", exc_info=True)
+            self.close()
+
+    def _received(self, data: bytes) -> None:
         if self.tls is not None:
             data = self._tls_received(data)
             if not data:
