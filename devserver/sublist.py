@@ -10,6 +10,8 @@ from __future__ import annotations
 from devserver.subjects import is_valid
 
 CACHE_MAX = 4096
+# JetStream ack subjects are each used once: caching them would only evict the subjects that recur
+UNCACHED_PREFIX = b"$JS.ACK."
 
 
 class Subscription:
@@ -118,6 +120,8 @@ class Sublist:
         if all(tokens):
             _collect(self._root, tokens, 0, plain, queues)
         result = (plain, list(queues.values())) if plain or queues else _EMPTY
+        if subject.startswith(UNCACHED_PREFIX):
+            return result
         if len(self._cache) >= CACHE_MAX:
             self._cache.clear()
         self._cache[subject] = result
