@@ -160,19 +160,31 @@ class Snapshot:
 
 
 def snapshot(client: RawClient, stream: str, deliver: str = "snap.deliver", **options: Any) -> Snapshot:
-    """Request a snapshot and receive it, acking every chunk that asks for it."""
+    """Request a snapshot and receive it, acking every chunk that asks for it. (nats-server may
+    send the first chunks before its reply: both arrive on the same connection, in any order.)"""
     sid = client.sub(deliver)
-    reply = client.ok(f"$JS.API.STREAM.SNAPSHOT.{stream}", {"deliver_subject": deliver, **options})
-    chunks = []
-    while True:
+    inbox = f"_INBOX.snap{time.monotonic_ns()}"
+    reply_sid = client.sub(inbox)
+    body = json.dumps({"deliver_subject": deliver, **options}).encode()
+    client.pub(f"$JS.API.STREAM.SNAPSHOT.{stream}", body, inbox)
+    reply: dict[str, Any] | None = None
+    chunks: list[Msg] = []
+    end: Msg | None = None
+    while reply is None or end is None:
         msg = client.next_msg()
-        assert msg is not None and msg.subject == deliver, msg
-        if not msg.data:
-            client.unsub(sid)
-            return Snapshot(reply, chunks, msg)
-        chunks.append(msg)
-        if msg.reply:
-            client.pub(msg.reply)
+        assert msg is not None
+        if msg.subject == inbox:
+            reply = json.loads(msg.data)
+            assert "error" not in reply and not schemas.validate(reply["type"], reply), reply
+        elif not msg.data:
+            end = msg
+        else:
+            chunks.append(msg)
+            if msg.reply:
+                client.pub(msg.reply)
+    client.unsub(sid)
+    client.unsub(reply_sid)
+    return Snapshot(reply, chunks, end)
 
 
 def restore(
