@@ -100,7 +100,9 @@ API_SUBSCRIPTIONS = (
 )
 
 Handler = Callable[["Request"], "dict[str, Any] | None"]
-Audit = Callable[["Request", bytes], None]  # (the request, the response sent)
+# builds the audit advisory of (the request, its response) before the reply leaves (the requester
+# may stop listening once answered) and returns what sends it after the reply, or None
+Audit = Callable[["Request", bytes], "Callable[[], None] | None"]
 
 
 class ApiError(Exception):
@@ -354,10 +356,11 @@ class Api:
             self._answer(jsa, req, encode(envelope(endpoint.response, result)))
 
     def _answer(self, jsa: JsAccount, req: Request, response: bytes) -> None:
+        send_audit = self.audit(req, response) if self.audit is not None else None
         if req.reply:
             jsa.send(req.reply, response)
-        if self.audit is not None:
-            self.audit(req, response)
+        if send_audit is not None:
+            send_audit()
 
 
 def cluster_required(req: Request) -> None:

@@ -9,6 +9,8 @@ devserver.jetstream.advisories, devserver.jetstream.api, devserver.jetstream.tim
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.advisories import ADVISORY, client_info, event_id
@@ -47,11 +49,12 @@ def stream_action(jsa: JsAccount, stream: str, action: str, template: str = "") 
         jsa.send(subject, encode(doc))
 
 
-def api_audit(req: Request, response: bytes) -> None:
-    """The audit trail of one API request and the server's response."""
+def api_audit(req: Request, response: bytes) -> Callable[[], None] | None:
+    """The audit trail of one API request and the server's response, built before the reply goes
+    (while the requester still listens on it): what sends it, or None when nobody listens."""
     jsa = req.jsa
     if not _listened(jsa, subjects.ADVISORY_API):
-        return
+        return None
     doc = _header(jsa, "api_audit")
     doc["server"] = jsa.server.server_id
     doc["client"] = client_info(jsa, req.reply)
@@ -59,4 +62,4 @@ def api_audit(req: Request, response: bytes) -> None:
     if req.body:
         doc["request"] = req.body.decode(errors="replace")
     doc["response"] = response.decode()
-    jsa.send(subjects.ADVISORY_API, encode(doc))
+    return functools.partial(jsa.send, subjects.ADVISORY_API, encode(doc))
