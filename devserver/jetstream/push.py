@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from devserver.jetstream.pull import DELIVERY_CHUNK, HEARTBEAT_T, _headers_only
+from devserver.jetstream.pull import HEARTBEAT_T, _headers_only
 
 if TYPE_CHECKING:
     from devserver.jetstream.consumers import Consumer
@@ -29,6 +29,7 @@ FC_REQUEST = b"NATS/1.0 100 FlowControl Request\r\n\r\n"
 FC_MAX_PENDING = 32 * 1024 * 1024
 REPLAY_MIN_GAP = 1_000_000  # gaps below 1 ms are not waited for
 POLL_MIN, POLL_MAX = 50_000_000, 1_000_000_000
+DELIVERY_CHUNK = 64  # deliveries per loop turn: the reader starts on them while we go on
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
