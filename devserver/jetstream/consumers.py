@@ -2,10 +2,11 @@
 
 Owns `Consumer`, the core of nats-server's consumer.go: the starting position (deliver
 policies), the choice of the next message (redeliveries first, then the last-per-subject skip
-list, then new messages matching the filters), the v1 ack reply subject, the pending set and
-its ack-wait timer (backoff, max_deliver), the ack bodies (`+ACK`, `-NAK`, `+WPI`, `+NXT`,
-`+TERM`) and the counters of CONSUMER.INFO. Where messages go is the job of the mode object:
-`pull.PullMode` (MSG.NEXT requests) or `push.PushMode` (a deliver subject).
+list, then new messages matching the filters), the v1 ack reply subject, what the stream tells
+it (new, removed and purged messages), its lifecycle (start, update, delete) and the counters
+of CONSUMER.INFO. What happens between a delivery and its ack is in `acks.Acks`; where messages
+go is the job of the mode object: `pull.PullMode` (MSG.NEXT requests) or `push.PushMode` (a
+deliver subject).
 
 Two views of progress are kept, as nats-server has them: the consumer's own (`sseq`, `dseq`,
 `adflr`, `asflr`), which drives delivery, and the one its consumer store reports in INFO
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from devserver.jetstream.consumer_store import ConsumerStore
 
 UNACKED_DELETED = "Unacknowledged message was deleted"
+LIMITS_DELETED = "Message deleted by stream limits"
 
 
 class _Gate:
@@ -326,7 +328,7 @@ class Consumer(Acks):
                 self.rdc[seq] = dc - 2
                 p = self.pending.get(seq)
                 if p is not None:
-                    self.term(seq, p[0], dc - 1, "Message deleted by stream limits", None)
+                    self.term(seq, p[0], dc - 1, LIMITS_DELETED, None)
                 continue
             return msg, dc, self._reply(msg, dc)
         if self.maxp > 0 and len(self.pending) >= self.maxp:
