@@ -19,7 +19,10 @@ F_DEL it holds that older blocks still need. `erase` also overwrites the record 
 Opening: index.db is used when every block it lists is still there with the checksum it
 recorded; records written after it are replayed. Otherwise every block is scanned. A damaged
 record is skipped, reported in `warnings` (for the server's log) and in `state().lost`, and the
-rest is served; damage at the very end of the newest block is a torn write and is cut off.
+rest is served; damage at the very end of the newest block is a torn write and is cut off. A
+stale index.db still says how far the store went: messages it lists past the end of the scanned
+blocks are reported lost, and their sequences are not used again. A record found damaged when
+read is logged (`devserver.store`) and reported lost too.
 
 May import: devserver.store.*.
 """
@@ -27,6 +30,7 @@ May import: devserver.store.*.
 from __future__ import annotations
 
 import json
+import logging
 import mmap
 import os
 import shutil
@@ -51,6 +55,8 @@ WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for
 MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
+
+log = logging.getLogger("devserver.store")
 
 
 @dataclass(slots=True)
@@ -97,6 +103,7 @@ class FileStore(IndexedStore):
         self._lost: list[int] = []
         self._lost_bytes = 0
         self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
+        self._recorded: tuple[int, list[array]] | None = None  # a stale index.db's last_seq, columns
         self._open()
 
     # -- layout
@@ -136,6 +143,7 @@ class FileStore(IndexedStore):
             self._flushed = self._active.size
         else:
             self._new_block(1)
+        self._lost_past_end()
         self._mutated()
 
     def _replay(self, blk: _Block, start: int, newest: bool) -> None:
@@ -253,7 +261,10 @@ class FileStore(IndexedStore):
             table = meta["subjects"]
             lost, lost_bytes = meta["lost"]
         except fileindex.Stale:
-            return False  # blocks changed since (a crash, or damage the scan will report)
+            # blocks changed since (a crash, or damage the scan will report); what it recorded
+            # still tells how far they went
+            self._recorded = (meta["last_seq"], columns)
+            return False
         except (ValueError, KeyError, TypeError, OSError) as exc:
             self.warnings.append(f"{path}: not usable ({exc}), rebuilding the index from the blocks")
             return False
@@ -284,6 +295,26 @@ class FileStore(IndexedStore):
             self._blocks[num] = blk = _Block(num)
             self._replay(blk, 0, num == nums[-1])
         return True
+
+    def _lost_past_end(self) -> None:
+        """After a scan that a stale index.db preceded: the messages it listed beyond the last
+        sequence the blocks hold were cut off or damaged at the end; report them lost and keep
+        their sequences used (a torn write after a crash is never below what index.db saw)."""
+        if self._recorded is None:
+            return
+        (last_seq, (seqs, sids, sizes, _)), self._recorded = self._recorded, None
+        if last_seq <= self.last_seq:
+            return
+        gone = [p for p in range(bisect_right(seqs, self.last_seq), len(seqs)) if sids[p] != DEAD]
+        lost = [seqs[p] for p in gone[:_LOST_RANGE]]
+        self._lost.extend(lost)
+        self._lost_bytes += sum(sizes[p] for p in gone)
+        text = f"the blocks end at sequence {self.last_seq}, index.db recorded {last_seq}"
+        if lost:
+            text += f": lost messages {lost[0]}..{lost[-1]} ({len(lost)})"
+        self.warnings.append(text)
+        self._skip_index(last_seq - self.last_seq, None)
+        self._persist_skip()
 
     def _write_index(self) -> None:
         for blk in self._blocks.values():
@@ -539,7 +570,10 @@ class FileStore(IndexedStore):
     def _damaged_at_read(self, pos: int) -> None:
         """A record that no longer matches its checksum: report it lost and stop serving it."""
         seq, size = self._seqs[pos], self._sizes[pos]
-        self.warnings.append(f"message {seq} failed its checksum on read; reported lost")
+        where = self._path(self._block_of(seq).num)
+        text = f"{where}: message {seq} failed its checksum on read; reported lost"
+        self.warnings.append(text)
+        log.warning(text)
         self._lost.append(seq)
         self._lost_bytes += size
         self._drop(pos)

@@ -13,6 +13,7 @@ May import: devserver.store.atomic and the standard library.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import sys
 from array import array
@@ -66,13 +67,23 @@ def _read(f: BinaryIO, n: int) -> bytes:
 
 
 def load(path: str) -> tuple[dict[str, Any], list[array]]:
-    """Metadata and columns; ValueError (or OSError) when the file is damaged."""
+    """Metadata and columns; ValueError (or OSError) when the file is damaged.
+
+    Every length read from the file is checked against the bytes left before anything is
+    allocated for it: a damaged length must not cost gigabytes of memory (or a MemoryError).
+    """
     with open(path, "rb") as f:
+        left = os.fstat(f.fileno()).st_size
         magic = f.read(len(MAGIC))
         if magic != MAGIC:
             raise ValueError("not an index file")
         raw_len = _read(f, 4)
-        head = _read(f, _U32.unpack(raw_len)[0])
+        left -= len(MAGIC) + 4
+        size = _U32.unpack(raw_len)[0]
+        if size > left:
+            raise ValueError("truncated")
+        head = _read(f, size)
+        left -= size
         crc = crc32(head, crc32(raw_len, crc32(magic)))
         meta = json.loads(head)
         if meta.get("byteorder") != sys.byteorder:
@@ -80,7 +91,11 @@ def load(path: str) -> tuple[dict[str, Any], list[array]]:
         columns = []
         for code in COLUMNS:
             raw_len = _read(f, 8)
-            col = array(code, [0]) * (_U64.unpack(raw_len)[0] // array(code).itemsize)
+            size = _U64.unpack(raw_len)[0]
+            left -= 8 + size
+            if left < 4:
+                raise ValueError("truncated")
+            col = array(code, [0]) * (size // array(code).itemsize)
             with memoryview(col) as view:
                 if f.readinto(view.cast("B")) != len(view) * col.itemsize:
                     raise ValueError("truncated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 
 import pytest
@@ -108,23 +109,62 @@ def test_damaged_index_is_rebuilt(directory, damage):
     again.close()
 
 
-def test_torn_tail_is_cut(directory):
+@pytest.mark.parametrize("field,bit", [("head", 30), ("column", 30), ("column", 40), ("column", 62)])
+def test_damaged_lengths_in_the_index_cost_no_memory(directory, field, bit):
+    """A flipped bit in a length of index.db is found before anything is allocated for it."""
+    store = busy_store(directory)
+    expected = snapshot(store)
+    store.close()
+    index = directory / INDEX_FILE
+    raw = bytearray(index.read_bytes())
+    at = 8 if field == "head" else 12 + int.from_bytes(raw[8:12], "little")
+    raw[at + bit // 8] ^= 1 << (bit % 8)
+    index.write_bytes(bytes(raw))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    again = FileStore(directory)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB
+    assert any(INDEX_FILE in w for w in again.warnings)
+    assert snapshot(again) == expected
+    again.close()
+
+
+def test_torn_tail_is_cut(directory, tmp_path):
     store = FileStore(directory)
     fill(store, 10)
+    image = crash_image(store, tmp_path / "crashed")  # no index.db: the process died
     store.close()
-    last = block_files(directory)[-1]
+    last = block_files(image)[-1]
     size = last.stat().st_size
     with open(last, "r+b") as f:
         f.truncate(size - 5)
-    store = FileStore(directory)
+    store = FileStore(image)
     assert any("cut" in w for w in store.warnings)
     assert (store.msgs, store.last_seq, store.state().lost) == (9, 9, None)
     assert last.stat().st_size < size - 5
     assert store.store("s", None, b"again", 5_000)[0] == 10
     store.close()
-    store = FileStore(directory)
+    store = FileStore(image)
     assert store.warnings == []
     assert store.load(10).data == b"again"
+    store.close()
+
+
+def test_tail_cut_after_a_clean_close_is_lost(directory):
+    """index.db knew the messages the blocks no longer end with: lost, their sequences kept used."""
+    store = FileStore(directory)
+    fill(store, 10)
+    store.remove(10)
+    store.close()
+    last = block_files(directory)[-1]
+    with open(last, "r+b") as f:
+        f.truncate(record_start(directory, 8)[1] + 5)
+    store = FileStore(directory)
+    assert any("index.db recorded 10: lost messages 8..9 (2)" in w for w in store.warnings)
+    assert (store.msgs, store.last_seq, store.state().lost.msgs) == (7, 10, [8, 9])
+    assert store.store("s", None, b"again", 5_000)[0] == 11
+    store.close()
+    store = FileStore(directory)
+    assert (store.last_seq, store.state().lost.msgs, store.load(11).data) == (11, [8, 9], b"again")
     store.close()
 
 
