@@ -195,6 +195,9 @@ class Stream(Publisher):
                 state["num_deleted"] = num_deleted
                 if details:
                     state["deleted"] = store.deleted()
+        lost = store.state().lost
+        if lost is not None:
+            state["lost"] = {"msgs": lost.msgs, "bytes": lost.bytes}  # what a damaged store lost
         state["consumer_count"] = len(self.consumers)
         return state
 
