@@ -11,31 +11,31 @@ Inside, the archive is one stream of bytes, little-endian:
 
     "DEVSNAP1"                                          magic, 8 bytes
     <u32 size> <u32 crc32> <JSON header>                config, created, state, consumers
-    <message> ...                                       every message, ascending sequence
-    <end>                                               the stream's last sequence and time
+    <message record> ...                                every message, ascending sequence
+    <end record>                                        the stream's last sequence and time
 
-    message: <u64 seq> <i64 ts ns> <u16 subject len> <u32 header len> <u32 payload len>
-             subject, header block (length 0 = no headers), payload
-    end:     a message with seq 0, the last timestamp, no subject or headers, and as payload
-             the u64 last sequence (sequences deleted at the end are kept as a gap)
+Message records are the file store's (devserver/store/records.py), so a file stream's records
+travel as they lie on disk: u32 length and flags, u64 sequence, i64 timestamp (ns), u16 subject
+length, [u32 header length], subject, header block, payload, u32 crc32, u32 end mark. The end
+record is that format's F_LAST marker, holding the last sequence (sequences deleted at the end
+stay a gap) and the last timestamp. Every 64 KiB is also covered by its S2 chunk's CRC-32C.
 
-Every 64 KiB of it is covered by the CRC-32C of its S2 chunk, the header by its own crc32.
-
-`frame()` writes the outer layer and `header()`, `message()`, `end()` the inner records;
+`frame()` writes the outer layer and `header()`, `end()` the inner records around them;
 `Reader` undoes both layers incrementally (a frame or record may be cut anywhere between two
 uploaded chunks) and raises `ArchiveError` with the text a failed restore reports.
-May import: the standard library and google_crc32c.
+May import: devserver.store.records, the standard library and google_crc32c.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
 from typing import Any
 from zlib import crc32
 
 import google_crc32c
+
+from devserver.store import records
 
 MAGIC = b"DEVSNAP1"
 STREAM_ID = b"\xff\x06\x00\x00S2sTwO"
@@ -45,12 +45,8 @@ _COMPRESSED = 0x00
 _FRAME_HEAD = struct.Struct("<I")  # chunk type (low byte) and length (high 24 bits)
 _CRC = struct.Struct("<I")
 _HEADER = struct.Struct("<II")  # size and crc32 of the JSON header
-RECORD = struct.Struct("<QqHII")  # seq, ts, subject length, header length, payload length
-_LAST = struct.Struct("<Q")
 CORRUPT = "s2: corrupt input"  # nats-server's words for a stream its S2 reader cannot read
 FOREIGN = "snapshot archive was not written by devserver"
-
-Message = tuple[int, str, "bytes | None", bytes, int]  # seq, subject, headers, payload, ts
 
 
 class ArchiveError(Exception):
@@ -81,14 +77,8 @@ def header(config: dict[str, Any], created: str, state: dict[str, Any], consumer
     return MAGIC + _HEADER.pack(len(doc), crc32(doc)) + doc
 
 
-def message(seq: int, subject: str, headers: bytes | None, data: bytes, ts: int) -> bytes:
-    subj = subject.encode()
-    hdr = headers or b""
-    return RECORD.pack(seq, ts, len(subj), len(hdr), len(data)) + subj + hdr + data
-
-
 def end(last_seq: int, last_ts: int) -> bytes:
-    return RECORD.pack(0, last_ts, 0, 0, _LAST.size) + _LAST.pack(last_seq)
+    return records.pack_marker(records.F_LAST, last_seq, last_ts)
 
 
 class Reader:
@@ -164,35 +154,35 @@ class Reader:
         del data[: start + size]
         return True
 
-    def messages(self) -> Iterator[Message]:
-        """The complete message records decoded so far (none before the header is in)."""
+    def records(self) -> bytes:
+        """The complete message records decoded so far (after the header), one after the other;
+        the end record sets `done`, `last_seq` and `last_ts`."""
         if self.done or (self.header is None and not self._parse_header()):
-            return
+            return b""
         data = self._data
-        buf = bytes(data)
-        n = len(buf)
+        n = len(data)
         pos = 0
-        unpack = RECORD.unpack_from
-        fixed = RECORD.size
-        try:
-            while pos + fixed <= n:
-                seq, ts, slen, hlen, dlen = unpack(buf, pos)
-                start = pos + fixed
-                stop = start + slen + hlen + dlen
-                if stop > n:
-                    break
-                pos = stop
-                if not seq:
-                    if slen or hlen or dlen != _LAST.size:
-                        raise ArchiveError("bad end record")
-                    self.done, self.last_ts = True, ts
-                    self.last_seq = _LAST.unpack_from(buf, start)[0]
-                    break
-                h0 = start + slen
-                d0 = h0 + hlen
-                yield seq, buf[start:h0].decode(), buf[h0:d0] if hlen else None, buf[d0:stop], ts
-        finally:
-            del data[:pos]
+        head = records.HEAD.unpack_from
+        while pos + records.MARKER_LEN <= n:
+            flags, seq, ts, _slen = head(data, pos)
+            size = flags & records.LEN_MASK
+            if size < records.MARKER_LEN:
+                raise ArchiveError(f"bad record for sequence {seq}")
+            if pos + size > n:
+                break
+            if flags & records.F_LAST:
+                if not records.intact(data, pos, pos + size):
+                    raise ArchiveError("the end record failed its checksum")
+                self.done, self.last_seq, self.last_ts = True, seq, ts
+                out = bytes(data[:pos])
+                del data[: pos + size]
+                return out
+            if flags & records.NOT_MSG:
+                raise ArchiveError(f"bad record for sequence {seq}")
+            pos += size
+        out = bytes(data[:pos])
+        del data[:pos]
+        return out
 
     def leftover(self) -> bool:
         """Bytes after the end record, or an unfinished frame or record?"""

@@ -32,10 +32,9 @@ from devserver import subjects as subj
 from devserver.jetstream import advisories, archive, consumer_store, stream_config, stream_events
 from devserver.jetstream.api import ApiError, Request, Route, encode, envelope, error_envelope
 from devserver.jetstream.consumers import Consumer
-from devserver.jetstream.storage import open_store
+from devserver.jetstream.storage import StoreError, import_records, open_store
 from devserver.jetstream.streams import Stream, stream_dir
 from devserver.jetstream.timers import Timer, Timers
-from devserver.store.base import StoreError
 from schemas import subjects
 
 if TYPE_CHECKING:
@@ -138,14 +137,11 @@ class Restore:
         if reader.done:
             raise archive.ArchiveError("data after the end of the archive")
         reader.feed(data)
-        for seq, subject, headers, payload, ts in reader.messages():
-            if not self.headed:
-                self._start_at()
-            if seq <= store.last_seq:
-                raise archive.ArchiveError(f"message sequence {seq} out of order")
-            store.store_at(seq, subject, headers, payload, ts)
+        block = reader.records()
         if reader.header is not None and not self.headed:
             self._start_at()
+        if block:
+            import_records(store, block)
         if reader.done and reader.last_seq > store.last_seq:
             store.skip_msgs(reader.last_seq - store.last_seq, reader.last_ts)
 

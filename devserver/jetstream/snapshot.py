@@ -26,6 +26,7 @@ from devserver import subjects as subj
 from devserver.jetstream import advisories, archive, consumer_store
 from devserver.jetstream.accounts import JS_CLIENT
 from devserver.jetstream.api import ApiError, Request, Route
+from devserver.jetstream.storage import export_records
 from devserver.jetstream.streams import lookup
 from devserver.jetstream.timefmt import format_time
 from devserver.jetstream.timers import Timer, Timers
@@ -95,22 +96,13 @@ def archive_bytes(stream: Stream, include_consumers: bool) -> tuple[dict[str, An
     opening = archive.header(stream.config, format_time(stream.created), head_state, consumers)
 
     def pieces() -> Iterator[bytes]:
-        yield archive.STREAM_ID
-        batch = [opening]
-        size = len(opening)
-        message = archive.message
-        load_next = store.load_next
-        msg = load_next(store.first_seq or 1)
-        while msg is not None and msg.seq <= last_seq:
-            record = message(msg.seq, msg.subject, msg.headers, msg.data, msg.ts)
-            batch.append(record)
-            size += len(record)
-            if size >= BATCH:
-                yield archive.frame(b"".join(batch))
-                batch, size = [], 0
-            msg = load_next(msg.seq + 1)
-        batch.append(archive.end(last_seq, last_ts))
-        yield archive.frame(b"".join(batch))
+        yield archive.STREAM_ID + archive.frame(opening)
+        seq = store.first_seq or 1
+        while seq <= last_seq:
+            block, seq = export_records(store, seq, last_seq, BATCH)
+            if block:
+                yield archive.frame(block)
+        yield archive.frame(archive.end(last_seq, last_ts))
 
     return state, pieces()
 

@@ -396,6 +396,10 @@ class FileStore(IndexedStore):
             rec = records.pack_msg(seq, ts, subject.encode(), headers, data)
         except ValueError as exc:
             raise StoreError(str(exc)) from None
+        return self._persist_record(rec, seq, bool(headers))
+
+    def _persist_record(self, rec: bytes, seq: int, headers: bool) -> tuple[int, int]:
+        """Append a packed message record to the newest block: its size and `_extra` value."""
         blk = self._active
         if blk.size + len(rec) > self._block_size and blk.size:
             self._rotate()
