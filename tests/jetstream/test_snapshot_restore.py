@@ -237,3 +237,22 @@ def test_devserver_refuses_a_nats_server_archive(client, tmp_path):
     assert final["error"] == errors.error(
         "JSStreamRestoreErrF", err="snapshot archive was not written by devserver"
     )
+
+
+@pytest.mark.parametrize("server_kind", ["dev"])
+@pytest.mark.skipif(nats_server_binary() is None, reason="nats-server binary not found")
+def test_nats_server_decodes_a_devserver_archive_as_s2_then_refuses_it(client, tmp_path):
+    """nats-server's S2 reader takes devserver's framing (as `nats stream backup`'s progress
+    reader must) and only then finds it is not its own archive."""
+    client.ok("$JS.API.STREAM.CREATE.SN", {"name": "SN", "subjects": ["sn.>"]})
+    publish_acked(client, [("sn.1", b"x" * 100, b"")] * 3000)
+    snap = snapshot(client, "SN")
+    (tmp_path / "real").mkdir()
+    real = start_server("real", tmp_path / "real")
+    try:
+        other = RawClient(real.port)
+        final = restore(other, "SN", snap.backup(), snap.data)
+        other.close()
+    finally:
+        real.stop()
+    assert final["error"] == errors.error("JSStreamRestoreErrF", err="archive/tar: invalid tar header")
