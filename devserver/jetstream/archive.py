@@ -154,35 +154,26 @@ class Reader:
         del data[: start + size]
         return True
 
-    def records(self) -> bytes:
-        """The complete message records decoded so far (after the header), one after the other;
-        the end record sets `done`, `last_seq` and `last_ts`."""
+    def pending(self) -> bytes:
+        """The decoded bytes after the header not taken yet (empty before the header is in)."""
         if self.done or (self.header is None and not self._parse_header()):
             return b""
+        return bytes(self._data)
+
+    def take(self, size: int) -> None:
+        """`size` bytes of message records were used; an end record may follow them."""
         data = self._data
-        n = len(data)
-        pos = 0
-        head = records.HEAD.unpack_from
-        while pos + records.MARKER_LEN <= n:
-            flags, seq, ts, _slen = head(data, pos)
-            size = flags & records.LEN_MASK
-            if size < records.MARKER_LEN:
-                raise ArchiveError(f"bad record for sequence {seq}")
-            if pos + size > n:
-                break
-            if flags & records.F_LAST:
-                if not records.intact(data, pos, pos + size):
-                    raise ArchiveError("the end record failed its checksum")
-                self.done, self.last_seq, self.last_ts = True, seq, ts
-                out = bytes(data[:pos])
-                del data[: pos + size]
-                return out
-            if flags & records.NOT_MSG:
-                raise ArchiveError(f"bad record for sequence {seq}")
-            pos += size
-        out = bytes(data[:pos])
-        del data[:pos]
-        return out
+        del data[:size]
+        if len(data) < records.MARKER_LEN:
+            return
+        flags, seq, ts, _slen = records.HEAD.unpack_from(data)
+        if not flags & records.NOT_MSG:
+            return  # a record not complete yet
+        size = flags & records.LEN_MASK
+        if not flags & records.F_LAST or size != records.MARKER_LEN or not records.intact(data, 0, size):
+            raise ArchiveError(f"bad record for sequence {seq}")
+        self.done, self.last_seq, self.last_ts = True, seq, ts
+        del data[:size]
 
     def leftover(self) -> bool:
         """Bytes after the end record, or an unfinished frame or record?"""

@@ -137,11 +137,11 @@ class Restore:
         if reader.done:
             raise archive.ArchiveError("data after the end of the archive")
         reader.feed(data)
-        block = reader.records()
+        block = reader.pending()
         if reader.header is not None and not self.headed:
             self._start_at()
         if block:
-            import_records(store, block)
+            reader.take(import_records(store, block))
         if reader.done and reader.last_seq > store.last_seq:
             store.skip_msgs(reader.last_seq - store.last_seq, reader.last_ts)
 

@@ -80,18 +80,20 @@ def export_records(store: StreamStore, start: int, stop: int, max_bytes: int) ->
     return b"".join(out), stop + 1 if msg is None else min(msg.seq, stop + 1)
 
 
-def import_records(store: StreamStore, buf: bytes) -> None:
-    """Append message records with their own sequences; StoreError when one is damaged or out
-    of order."""
+def import_records(store: StreamStore, buf: bytes) -> int:
+    """Append the message records at the start of `buf` with their own sequences, up to the
+    first one not complete or not a message (a marker); how many bytes that took. StoreError
+    when a record is damaged or out of order."""
     if isinstance(store, FileStore):
-        bulk.store_raw(store, buf)
-        return
+        return bulk.store_raw(store, buf)
     head, hlen = records.HEAD.unpack_from, records.HLEN.unpack_from
-    pos = 0
-    while pos < len(buf):
+    pos, n = 0, len(buf)
+    while pos + records.MARKER_LEN <= n:
         flags, seq, ts, slen = head(buf, pos)
         end = pos + (flags & records.LEN_MASK)
-        if flags & records.NOT_MSG or end > len(buf) or not records.intact(buf, pos, end):
+        if flags & records.NOT_MSG or end > n:
+            break
+        if end - pos < records.MARKER_LEN or not records.intact(buf, pos, end):
             raise StoreError(f"message sequence {seq} failed its checksum")
         if seq <= store.last_seq:
             raise SequenceMismatch(f"message sequence {seq} out of order")
@@ -105,3 +107,4 @@ def import_records(store: StreamStore, buf: bytes) -> None:
         data = buf[at + slen + (len(headers) if headers else 0) : end - 8]
         store.store_at(seq, subject, headers, data, ts)
         pos = end
+    return pos

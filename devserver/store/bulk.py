@@ -56,10 +56,11 @@ def _span(store: FileStore, num: int, start: int, end: int) -> bytes:
     return buf[at : at + end - start]
 
 
-def store_raw(store: FileStore, buf: bytes) -> None:
-    """Append message records (as `raw_records` gives them) with their own sequences, each above
-    the last; StoreError on a damaged or misplaced record. Records go to the block in runs, so a
-    restore costs one index entry per message and one copy per run."""
+def store_raw(store: FileStore, buf: bytes) -> int:
+    """Append the message records (as `raw_records` gives them) at the start of `buf` with their
+    own sequences, each above the last, up to the first record not complete or not a message;
+    how many bytes that took. StoreError on a damaged or misplaced record. Records go to the
+    block in runs, so a restore costs one index entry per message and one copy per run."""
     head, trailer = records.HEAD.unpack_from, records.TRAILER.unpack_from
     fixed, mask, not_msg, f_hdr = records.MARKER_LEN, records.LEN_MASK, records.NOT_MSG, records.F_HDR
     magic, limit, names = records.MAGIC, store._block_size, {}
@@ -68,11 +69,13 @@ def store_raw(store: FileStore, buf: bytes) -> None:
     blk = store._active
     pos, n = 0, len(buf)
     seg, base = 0, blk.size  # buf[seg:pos] is not in the block yet; it goes at offset `base`
-    while pos < n:
+    while pos + fixed <= n:
         flags, seq, ts, slen = head(buf, pos)
         size = flags & mask
         end = pos + size
-        if flags & not_msg or size < fixed or end > n:
+        if flags & not_msg or end > n:
+            break
+        if size < fixed:
             raise StoreError(f"bad record for sequence {seq}")
         crc, mark = trailer(buf, end - 8)
         if mark != magic or crc != crc32(view[pos : end - 8]):
@@ -99,6 +102,7 @@ def store_raw(store: FileStore, buf: bytes) -> None:
         pos = end
     _write(store, blk, view[seg:pos], base + pos - seg)
     view.release()
+    return pos
 
 
 def _write(store: FileStore, blk, data: memoryview, size: int) -> None:
