@@ -362,7 +362,7 @@ class Connection(asyncio.Protocol):
         self._out.append(frame)
         self._out_size += len(frame)
         if self._out_size > FLUSH_AT:
-            self.flush()
+            self.flush_early()
         elif not self._queued:
             self._queued = True
             self.server.queue_flush(self)
@@ -373,10 +373,18 @@ class Connection(asyncio.Protocol):
         self._out.append(frame)
         self._out_size += len(frame)
         if self._out_size > FLUSH_AT:
-            self.flush()  # a large burst goes out now, so flow control sees it in time
+            self.flush_early()  # a large burst goes out now, so flow control sees it in time
         elif not self._queued:
             self._queued = True
             self.server.queue_flush(self)
+
+    def flush_early(self) -> None:
+        """Write the queued output before the end of the loop turn. The server's `before_flush`
+        hooks run first, as at the end of a turn: an acknowledgement queued here must not leave
+        before the stores have written (or fsynced) the message it acknowledges."""
+        for hook in self.server.before_flush:
+            hook()
+        self.flush()
 
     def flush(self) -> None:
         self._queued = False
@@ -432,7 +440,7 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         if self._out and not abort:
-            self.flush()
+            self.flush_early()
         self.closed = True
         self._cleanup()
         if self.transport is not None:

@@ -54,6 +54,10 @@ class RawClient:
         client._task = asyncio.create_task(client._read())
         return client
 
+    def subscribe(self, subject: str, sid: int) -> None:
+        """Also receive `subject` (messages outside the inbox are read and dropped)."""
+        self._writer.write(b"SUB %s %d\r\n" % (subject.encode(), sid))
+
     async def close(self) -> None:
         self._writer.close()
         with contextlib.suppress(OSError):

@@ -21,6 +21,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -81,10 +82,19 @@ def check(found: dict[int, tuple[int, int]], acked: dict[tuple[int, int], int], 
     assert order == sorted(set(order)), f"{where}: stored out of order or twice"
 
 
-async def kill_round(server: RunningServer, stream: str, round_no: int, target: int) -> tuple[dict, int]:
-    """Publish one round and SIGKILL the server once `target` publishes are acknowledged; the
-    acks (publish index -> seq) and the number of publishes sent. The server is restarted."""
+async def kill_round(
+    server: RunningServer,
+    make: Callable[[int], tuple[str, bytes | None, bytes]],
+    target: int,
+    count: int = PUBLISHES,
+    echo: str | None = None,
+) -> tuple[dict[int, int], int]:
+    """Publish `make(i)` for i < count and SIGKILL the server once `target` publishes are
+    acknowledged (the connection also subscribes to `echo` when given); the acks (publish index
+    -> seq) and the number of publishes sent. The server is restarted."""
     client = await RawClient.connect(server.port)
+    if echo is not None:
+        client.subscribe(echo, 99)
     acks: dict[int, int] = {}
     killed = False
 
@@ -95,9 +105,7 @@ async def kill_round(server: RunningServer, stream: str, round_no: int, target: 
             server.kill()
 
     try:
-        sent = await client.publish_acked(
-            PUBLISHES, lambda i: message(stream, round_no, i), acks, progress=kill_at_target
-        )
+        sent = await client.publish_acked(count, make, acks, progress=kill_at_target)
     finally:
         await client.close()
     assert killed
@@ -122,7 +130,7 @@ async def crash_rounds(server: RunningServer, rounds: int, rng: random.Random, w
         finally:
             await client.close()
         target = rng.randrange(PUBLISHES)
-        acks, sent = await kill_round(server, stream, round_no, target)
+        acks, sent = await kill_round(server, lambda i, s=stream, r=round_no: message(s, r, i), target)
         here = f"{where}, round {round_no} (killed at ack {target}, {len(acks)}/{sent} acked)"
         client = await RawClient.connect(server.port)
         try:
@@ -157,3 +165,41 @@ async def test_acked_messages_survive_many_kill_9_rounds(killable):
         pytest.skip("set PYNATS_CRASH_ROUNDS (the issue's bar is 200) to run it")
     run_seed = seed()
     await crash_rounds(killable, rounds, random.Random(run_seed), f"seed {run_seed}")
+
+
+async def test_no_ack_leaves_before_its_message_when_a_burst_is_written_early(killable):
+    """A publisher that subscribes to its own stream's subjects gets its 8 KiB messages back: its
+    output passes the size that is written out at once, mid-turn. Its acks must still wait for
+    their messages to be written (devserver lost acknowledged messages here)."""
+    rng = random.Random(run_seed := seed())
+    client = await RawClient.connect(killable.port)
+    try:
+        assert "error" not in await client.request(
+            S.stream_create("ECHO"), {"name": "ECHO", "subjects": ["echo.>"]}
+        )
+    finally:
+        await client.close()
+    for round_no in range(5):
+        target = rng.randrange(200)
+        acks, sent = await kill_round(
+            killable,
+            lambda i, r=round_no: (f"echo.{r}", None, b"%d:%d:" % (r, i) + b"e" * 8000),
+            target,
+            300,
+            "echo.>",
+        )
+        client = await RawClient.connect(killable.port)
+        try:
+            body = [(S.stream_msg_get("ECHO"), json.dumps({"seq": seq}).encode()) for seq in acks.values()]
+            replies = await client.requests(body)
+        finally:
+            await client.close()
+        found = [
+            base64.b64decode(r["message"]["data"]).split(b":")[:2] if "message" in r else None
+            for r in replies
+        ]
+        expected = [[b"%d" % round_no, b"%d" % i] for i in acks]
+        missing = sum(1 for f, e in zip(found, expected, strict=True) if f != e)
+        assert not missing, (
+            f"seed {run_seed}, round {round_no}: {missing} of {len(acks)} acknowledged messages lost"
+        )
