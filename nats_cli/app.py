@@ -27,14 +27,17 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "account": ("account", "account", "Account information"),
     "apply": ("apply", "apply", "Make streams and consumers match the JSON files in a folder"),
+    "backup": ("backup", "backup", "Back up all stream and consumer configuration (and data)"),
     "bench": ("bench", "bench", "Benchmark core NATS and JetStream publishers and consumers"),
     "completion": ("completion", "completion", "Print the shell completion script for bash, zsh or fish"),
     "consumer": ("consumer", "consumer", "JetStream Consumer management (alias: con)"),
     "context": ("context", "context", "Manage connection contexts"),
     "devserver": ("devserver", "devserver", "Run a local pure-Python NATS server with JetStream"),
     "diff": ("apply", "diff", "Show how the server differs from the JSON files in a folder"),
+    "events": ("events", "events", "Show JetStream advisories and metrics as they happen"),
     "pub": ("pubsub", "pub", "Publish a message (alias: publish)"),
     "req": ("pubsub", "req", "Send a request and wait for the reply (alias: request)"),
+    "restore": ("backup", "restore", "Recreate streams and consumers from a `pynats backup` folder"),
     "stream": ("stream", "stream", "JetStream Stream management (alias: str)"),
     "sub": ("pubsub", "sub", "Subscribe to subjects and print messages (alias: subscribe)"),
 }

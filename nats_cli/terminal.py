@@ -78,3 +78,40 @@ def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=console, refresh_per_second=4) as bar:
         task = bar.add_task(label, total=total)
         yield lambda completed: bar.update(task, completed=completed)
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def bytes_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar of bytes on stderr (rate, bar, percent, done/total, ETA); yields `update(done)`.
+
+    rich redraws on its own thread at its own pace, so an update per chunk only records the figure.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskProgressColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
+    columns = (TransferSpeedColumn(), BarColumn(), TaskProgressColumn(), DownloadColumn(binary_units=True),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, refresh_per_second=5) as bar:
+        size = max(total, 1)
+        task = bar.add_task("", total=size)
+
+        def update(done: int) -> None:
+            bar.update(task, completed=min(done, size))
+
+        yield update
+        bar.update(task, completed=size)

@@ -235,3 +235,8 @@ def next_(app: App, stream_arg, name, ack, count, raw) -> None:
                             terminal.err()
 
     app.run(run())
+
+
+from nats_cli.commands.events import consumer_events  # noqa: E402 - kept in its own module (issue 8)
+
+consumer.add_command(consumer_events)

@@ -396,3 +396,12 @@ def report(app: App) -> None:
             terminal.table(render.stream_report(infos))
 
     app.run(run())
+
+
+# subcommands kept in their own modules (issue 8)
+from nats_cli.commands import backup as _backup  # noqa: E402
+from nats_cli.commands import template as _template  # noqa: E402
+
+for _cmd in (_backup.stream_backup, _backup.stream_restore, _template.template):
+    stream.add_command(_cmd)
+stream.aliases.update(snapshot="backup", templ="template", t="template")

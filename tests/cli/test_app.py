@@ -218,7 +218,7 @@ def test_every_command_has_help_and_no_traceback_without_arguments(pynats):
     assert ("stream", "add") in commands and ("consumer", "next") in commands and ("pub",) in commands
     for command in commands:
         assert pynats(*command, "--help").ok().out.startswith(f"Usage: pynats {' '.join(command)}")
-        if command == ("sub",):
+        if command in (("sub",), ("events",)):
             continue  # waits for messages
         run = pynats(*command, env={"PYNATS_DEBUG": ""}, input="")
         assert run.code in (0, 1, 2), (command, run.output)
