@@ -62,7 +62,9 @@ async def info(c: Client, name: str) -> dict:
 
 
 async def create(c: Client, cfg: dict) -> dict:
-    return await _api(c, c.subjects.stream_template_create(cfg["name"]), cfg)
+    """Create a template; its stream configuration goes without a name (the server names the streams)."""
+    body = {**cfg, "config": {**cfg["config"], "name": ""}}
+    return await _api(c, c.subjects.stream_template_create(cfg["name"]), body)
 
 
 async def configs_if_supported(c: Client) -> list[dict]:

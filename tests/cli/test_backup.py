@@ -9,90 +9,27 @@ JetStream API on a server without JetStream.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import threading
+import time
 
-import nats
 import pytest
 
 from nats_cli import snapshot
 from nats_cli.units import format_size
 from schemas import subjects as S
+from tests.cli.backup_support import consumers, fill_orders, fresh_server, messages, stream_config
 from tests.cli.conftest import Pynats
-from tests.cli.test_stream import SEED_ADD
-from tests.servers import start_server
 from tests.wire import Wire
-
-CONSUMER_STATE = (
-    "delivered",
-    "ack_floor",
-    "num_ack_pending",
-    "num_redelivered",
-    "num_pending",
-    "num_waiting",
-)
-
-
-def fill_orders(pynats: Pynats) -> None:
-    """ORDERS with 30 messages (some with headers), a gap at 5, and three consumers in different states."""
-    pynats(SEED_ADD).ok()
-    pynats("pub ORDERS.new 'order {{Count}}' --count 20 -q").ok()
-    pynats("pub ORDERS.processed 'done {{Count}}' --count 10 -q -H Team:ops -H Trace:7").ok()
-    pynats("str rmm ORDERS 5 -f").ok()
-    pynats("con add ORDERS NEW --pull --filter ORDERS.new --defaults --sample 100").ok()
-    pynats("con add ORDERS DISPATCH --pull --filter ORDERS.processed --defaults").ok()
-    pynats("con add ORDERS MONITOR --target monitor.orders --ack none --deliver new --defaults").ok()
-    pynats("con next ORDERS NEW --count 3").ok()  # acknowledged
-    pynats("con next ORDERS DISPATCH --count 2 --no-ack").ok()  # pending
-
-
-def messages(url: str, stream: str) -> list[dict]:
-    """Every sequence from first to last: the stored message, or a note that it is gone."""
-
-    async def collect() -> list[dict]:
-        nc = await nats.connect(url)
-        try:
-            info = json.loads((await nc.request(S.stream_info(stream), b"")).data)
-            state = info["state"]
-            out = []
-            for seq in range(state["first_seq"], state["last_seq"] + 1):
-                reply = json.loads(
-                    (await nc.request(S.stream_msg_get(stream), json.dumps({"seq": seq}).encode())).data
-                )
-                out.append(reply.get("message") or {"seq": seq, "gone": reply["error"]["code"]})
-            return out
-        finally:
-            await nc.close()
-
-    return asyncio.run(collect())
-
-
-def consumers(pynats: Pynats, stream: str) -> dict[str, dict]:
-    out = {}
-    for name in pynats(f"con ls {stream} -n").ok().out.split():
-        info = json.loads(pynats(f"con info {stream} {name} -j").ok().out)
-        for point in ("delivered", "ack_floor"):
-            info[point].pop("last_active", None)
-        out[name] = {"config": info["config"], **{k: info.get(k) for k in CONSUMER_STATE}}
-    return out
-
-
-def stream_config(pynats: Pynats, stream: str) -> dict:
-    cfg = json.loads(pynats(f"str info {stream} -j").ok().out)["config"]
-    cfg.pop("metadata", None)
-    return cfg
 
 
 @pytest.fixture
 def second(server, tmp_path, config_home):
     """A fresh server of the same kind, and the CLI pointed at it."""
-    (tmp_path / "second").mkdir()
-    srv = start_server(server.kind, tmp_path / "second")
-    yield srv, Pynats(srv.url, config_home)
-    srv.stop()
+    with fresh_server(server.kind, tmp_path, config_home) as pair:
+        yield pair
 
 
 def test_round_trip_into_a_fresh_server_is_identical(server, pynats, second, tmp_path):
@@ -372,6 +309,9 @@ def test_a_408_end_fails_and_leaves_no_partial_backup(bare, tmp_path):
         "pynats: error: backup failed: the server ended the snapshot with 408 No Flow Response\n"
     )
     assert os.listdir(tmp_path / "b") == []
+    deadline = time.monotonic() + 5
+    while ("reply.ack.1", b"") not in stand_in.seen and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert ("reply.ack.1", b"") in stand_in.seen  # the chunk was acknowledged
 
 
