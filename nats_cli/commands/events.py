@@ -204,6 +204,7 @@ def consumer_events(app: App, stream_arg, consumer_arg, as_json, count) -> None:
         async with app.client() as c:
             stream = await stream_name(c, stream_arg)
             name = await consumer_name(c, stream, consumer_arg)
+            await c.consumer_info(stream, name)  # a clear error for a name that does not exist
         advisories, metrics = S.consumer_events(stream, name)
         await listen(app, [("Advisories", advisories), ("Metrics", metrics)], as_json, count)
 
