@@ -98,14 +98,29 @@ def bytes_progress(total: int) -> Iterator[Callable[[int], None]]:
         BarColumn,
         DownloadColumn,
         Progress,
+        ProgressColumn,
         TaskProgressColumn,
         TimeRemainingColumn,
-        TransferSpeedColumn,
     )
+    from rich.text import Text
+
+    from nats_cli.units import format_size
+
+    class Rate(ProgressColumn):
+        """Bytes a second in IEC units, like the sizes beside it (rich's own column is decimal)."""
+
+        def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+            speed = task.finished_speed or task.speed
+            return Text(f"{format_size(speed)}/s" if speed else "?", style="progress.data.speed")
 
     console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
-    columns = (TransferSpeedColumn(), BarColumn(), TaskProgressColumn(), DownloadColumn(binary_units=True),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (
+        Rate(),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(binary_units=True),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, refresh_per_second=5) as bar:
         size = max(total, 1)
         task = bar.add_task("", total=size)

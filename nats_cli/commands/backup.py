@@ -69,7 +69,7 @@ class Reporter:
         if not self.started:
             self.started = True
             terminal.err(self.start.format(size=format_size(p.expected)))
-            if self.bar:
+            if self.bar and p.expected:
                 terminal.err()
                 self.update = self.stack.enter_context(terminal.bytes_progress(p.expected))
         if self.update is not None:

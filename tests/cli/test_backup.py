@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 import time
 
@@ -23,6 +24,8 @@ from schemas import subjects as S
 from tests.cli.backup_support import consumers, fill_orders, fresh_server, messages, stream_config
 from tests.cli.conftest import Pynats
 from tests.wire import Wire
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
 
 @pytest.fixture
@@ -72,6 +75,31 @@ def test_output_lines_and_file_modes(pynats, tmp_path):
     assert lines[:2] == [f'Starting restore of Stream "ORDERS" from file "{target}"', ""]
     assert re.fullmatch(r'Restored stream "ORDERS" in \S+', lines[2]), lines
     assert lines[3:] == [""]
+
+
+def test_progress_bars_at_a_terminal(server, pynats, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    fill_orders(pynats)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NATS_")}, **pynats.env()}
+    env.update(TERM="xterm-256color", PYNATS_DEBUG="")
+    pynats_bin = os.path.join(os.path.dirname(sys.executable), "pynats")
+
+    def at_a_terminal(*args: str) -> str:
+        child = pexpect.spawn(
+            pynats_bin, list(args), env=env, encoding="utf-8", timeout=30, dimensions=(24, 100)
+        )
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return ANSI.sub("", child.before)
+
+    shown = at_a_terminal("str", "backup", "ORDERS", str(tmp_path / "b"))
+    assert shown.startswith('Starting backup of Stream "ORDERS" with ')
+    # rate (? until rich has two samples), bar, percent, done/total and time left; then the summary
+    assert re.search(r"(\S+ \S+/s|\?) ━+ 100% [\d.]+/[\d.]+ \S+ 0:00:00\n\nReceived ", shown), shown
+    pynats("str rm ORDERS -f").ok()
+    shown = at_a_terminal("str", "restore", str(tmp_path / "b"))
+    assert re.search(r"(\S+ \S+/s|\?) ━+ 100% [\d.]+/[\d.]+ \S+ 0:00:00\n\nRestored stream ", shown), shown
 
 
 def test_restore_json_and_the_stream_must_not_exist(pynats, tmp_path):
