@@ -148,9 +148,10 @@ async def backup(
     """Snapshot `stream` into `directory`; returns the server's `{config, state}` and the figures.
 
     backup.json is written last, so a directory without it holds no finished backup; a failed
-    transfer removes its partial data file.
+    transfer removes its partial data file (and the directory, when it made it).
     """
     nc = client.nc
+    made = not os.path.isdir(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     data_path = os.path.join(directory, DATA_FILE)
     progress = Progress()
@@ -232,6 +233,8 @@ async def backup(
         out.close()
         if not ok:
             _remove(data_path)
+            if made:
+                _remove(directory)
         try:
             await sub.unsubscribe()
         except Exception:  # the connection may be gone already; nothing left to undo
@@ -368,7 +371,11 @@ def _write_json(path: str, obj: object) -> None:
 
 
 def _remove(path: str) -> None:
+    """Remove a file, or an empty directory; anything else stays."""
     try:
-        os.remove(path)
+        if os.path.isdir(path):
+            os.rmdir(path)
+        else:
+            os.remove(path)
     except OSError:
         pass

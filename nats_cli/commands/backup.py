@@ -272,7 +272,6 @@ async def _backup_stream(c: Client, directory: str, info: dict, data: bool) -> N
     except CliError as e:
         if info["config"].get("storage") != "memory":
             raise
-        os.rmdir(target)
         log(f"Skipping data backup for Stream {name}: {e}")
         return
     size, chunks = format_size(figures.bytes), format_int(figures.chunks)

@@ -182,7 +182,10 @@ def test_argument_and_directory_errors(pynats, tmp_path):
     assert pynats(f"str backup NOPE {tmp_path / 'c'}").fails().err == (
         "pynats: error: stream not found (code 404, err_code 10059)\n"
     )
-    assert not (tmp_path / "c" / "stream.tar.s2").exists()
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "mine").mkdir()
+    pynats(f"str backup NOPE {tmp_path / 'mine'}").fails()
+    assert os.listdir(tmp_path / "mine") == []  # a directory it did not make stays
     assert (
         pynats(f"str backup ORDERS {tmp_path / 'd'} --chunk-size lots")
         .fails()
@@ -336,7 +339,7 @@ def test_a_408_end_fails_and_leaves_no_partial_backup(bare, tmp_path):
     assert run.err.endswith(
         "pynats: error: backup failed: the server ended the snapshot with 408 No Flow Response\n"
     )
-    assert os.listdir(tmp_path / "b") == []
+    assert not (tmp_path / "b").exists()
     deadline = time.monotonic() + 5
     while ("reply.ack.1", b"") not in stand_in.seen and time.monotonic() < deadline:
         time.sleep(0.01)
