@@ -44,6 +44,7 @@ class RawClient:
 
     @classmethod
     async def connect(cls, port: int) -> RawClient:
+        """Connect to 127.0.0.1:`port`: CONNECT, SUB on the inbox, PING/PONG, then read in a task."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = cls(reader, writer)
         info = await reader.readuntil(b"\r\n")

@@ -39,10 +39,12 @@ NO_MESSAGE = 10037  # JSNoMessageFoundErr
 
 
 def payload(seq: int) -> bytes:
+    """Message `seq`'s payload: names it, lengths vary."""
     return b"m%04d-" % seq + b"z" * (seq * 7 % 90)
 
 
 def headers(seq: int) -> dict[str, str] | None:
+    """Every third message has a header."""
     return {"Seq": str(seq)} if seq % 3 == 0 else None
 
 
@@ -61,20 +63,24 @@ class Pristine:
 
 
 def msgs_dir(store: Path) -> Path:
+    """The stream's file store folder (blocks, index.db)."""
     return store / "jetstream" / "$G" / "streams" / STREAM / "msgs"
 
 
 def block(store: Path) -> Path:
+    """The stream's one block file."""
     (only,) = sorted(msgs_dir(store).glob("*.blk"))
     return only
 
 
 def start(store: Path, log: Path) -> RunningServer:
+    """A child devserver on `store`, logging to `log`."""
     srv = RunningServer(kind="dev-proc", args=[], store_dir=store, port=free_port(), log_path=log)
     return srv.start()
 
 
 async def fill(port: int) -> None:
+    """Create the stream and publish its messages through nats-py."""
     nc = await nats.connect(f"nats://127.0.0.1:{port}", allow_reconnect=False)
     try:
         js = nc.jetstream()
@@ -108,6 +114,7 @@ def pristine(request, tmp_path_factory) -> Pristine:
 
 
 def flip(path: Path, offset: int, bit: int) -> None:
+    """Invert one bit of a file in place."""
     raw = bytearray(path.read_bytes())
     raw[offset] ^= 1 << bit
     path.write_bytes(bytes(raw))
@@ -135,16 +142,16 @@ async def served(port: int) -> tuple[dict, dict[int, bytes | None]]:
     return state, out
 
 
-async def check_restart(store: Path, tmp_path: Path, lost: list[int], warning: str) -> dict:
+async def check_restart(store: Path, tmp_path: Path, lost: list[int], warning: str, where: str = "") -> dict:
     """Start devserver on a damaged store: it logs `warning` for the stream, reports `lost`, serves
     every other message; a new publish goes after the old last sequence and survives a restart."""
     log = tmp_path / "server.log"
     srv = start(store, log)
     try:
         warnings = [line for line in log.read_text().splitlines() if "[WRN]" in line and STREAM in line]
-        assert any(warning in line for line in warnings), warnings
+        assert any(warning in line for line in warnings), (where, warnings)
         state, msgs = await served(srv.port)
-        assert (state.get("lost") or {}).get("msgs") == (lost or None), state
+        assert (state.get("lost") or {}).get("msgs") == (lost or None), (where, state)
         if lost:
             assert state["lost"]["bytes"] > 0
         assert [seq for seq, data in msgs.items() if data is None] == lost
@@ -172,6 +179,7 @@ async def check_restart(store: Path, tmp_path: Path, lost: list[int], warning: s
 
 
 def rng_for(name: str) -> tuple[random.Random, str]:
+    """A seeded generator (PYNATS_CRASH_SEED replays one) and a label naming its seed."""
     seed = int(os.environ.get("PYNATS_CRASH_SEED") or time.time_ns() % 1_000_000_007)
     return random.Random(seed), f"{name}, seed {seed}"
 
@@ -181,13 +189,13 @@ def rng_for(name: str) -> tuple[random.Random, str]:
 
 @pytest.mark.parametrize("round_no", range(3))
 async def test_bit_flips_in_a_block_lose_only_those_records(pristine, tmp_path, round_no):
-    rng, _ = rng_for("bit flips")
+    rng, where = rng_for("bit flips")
     seqs = sorted(rng.sample(range(1, COUNT), 3))  # the last record is the next test's
     store = pristine.copy(tmp_path)
     for seq in seqs:
         off, length = pristine.records[seq]
         flip(block(store), off + rng.randrange(length), rng.randrange(8))
-    await check_restart(store, tmp_path, seqs, "lost messages")
+    await check_restart(store, tmp_path, seqs, "lost messages", where)
 
 
 async def test_bit_flip_in_the_last_record(pristine, tmp_path):
@@ -219,7 +227,7 @@ async def test_truncated_block(pristine, tmp_path):
     with open(block(store), "r+b") as f:
         f.truncate(cut_at)
     if pristine.clean:
-        await check_restart(store, tmp_path, list(range(seq, COUNT + 1)), "lost messages")
+        await check_restart(store, tmp_path, list(range(seq, COUNT + 1)), "lost messages", where)
         return
     log = tmp_path / "server.log"
     srv = start(store, log)
@@ -268,7 +276,7 @@ async def test_damaged_index_is_rebuilt_from_the_blocks(pristine, tmp_path, dama
     else:
         raw += random.Random(3).randbytes(100)
     index.write_bytes(bytes(raw))
-    state = await check_restart(store, tmp_path, [], "index.db: not usable")
+    state = await check_restart(store, tmp_path, [], "index.db: not usable", where)
     assert state["messages"] == COUNT + 1, where
 
 

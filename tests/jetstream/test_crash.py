@@ -21,7 +21,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -37,7 +37,7 @@ NO_MESSAGE = 10037  # JSNoMessageFoundErr
 
 
 @pytest.fixture(params=["dev-proc", "real"])
-def killable(request, tmp_path) -> RunningServer:
+def killable(request, tmp_path) -> Iterator[RunningServer]:
     """A server in a child process, so it can be killed with SIGKILL."""
     if request.param == "real" and nats_server_binary() is None:
         pytest.skip("nats-server binary not found")
@@ -47,6 +47,7 @@ def killable(request, tmp_path) -> RunningServer:
 
 
 def seed() -> int:
+    """PYNATS_CRASH_SEED, or a fresh seed (named in every assertion, to replay a run)."""
     return int(os.environ.get("PYNATS_CRASH_SEED") or time.time_ns() % 1_000_000_007)
 
 
@@ -181,7 +182,7 @@ async def test_no_ack_leaves_before_its_message_when_a_burst_is_written_early(ki
         await client.close()
     for round_no in range(5):
         target = rng.randrange(200)
-        acks, sent = await kill_round(
+        acks, _ = await kill_round(
             killable,
             lambda i, r=round_no: (f"echo.{r}", None, b"%d:%d:" % (r, i) + b"e" * 8000),
             target,

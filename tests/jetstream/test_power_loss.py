@@ -99,6 +99,7 @@ def start(store: Path, config: Path | None = None) -> ServerThread:
 
 
 def message(round_no: int, i: int) -> tuple[str, bytes | None, bytes]:
+    """Publish `i` of a round: subject, headers (a fifth, with a Nats-Msg-Id), payload naming both."""
     headers = b"NATS/1.0\r\nNats-Msg-Id: %d-%d\r\n\r\n" % (round_no, i) if i % 5 == 0 else None
     return f"power.{round_no}.{i % 3}", headers, b"%d:%d:" % (round_no, i) + b"p" * (i * 29 % 150)
 
@@ -152,6 +153,7 @@ async def read_back(port: int, acks: dict[tuple[int, int], int]) -> list[tuple[t
 
 
 async def create_stream(port: int) -> None:
+    """Stream POWER on power.>, file storage."""
     client = await RawClient.connect(port)
     try:
         doc = await client.request(S.stream_create("POWER"), {"name": "POWER", "subjects": ["power.>"]})
