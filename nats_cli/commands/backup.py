@@ -9,8 +9,6 @@ its sha256), and with --data a stream backup directory per stream (`stream_<S>/`
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import time
@@ -119,6 +117,7 @@ def stream_backup(app: App, name, directory, progress, consumers, chunk_size, wi
     for existing in (snapshot.META_FILE, snapshot.DATA_FILE):
         if os.path.exists(os.path.join(directory, existing)):
             raise CliError(f"{directory} already holds a backup ({existing}): choose an empty directory")
+    snapshot.widen_reads()
 
     async def run() -> None:
         async with app.client() as c:
@@ -187,6 +186,9 @@ def stream_restore(app: App, args, progress, config_file, as_json) -> None:
 
 def _pack(kind: str, obj: object) -> dict:
     """natscli's BackupData: the configuration as indented JSON bytes (base64), with its sha256."""
+    import base64
+    import hashlib
+
     raw = json.dumps(obj, indent=2).encode()
     return {
         "type": kind,
@@ -197,6 +199,9 @@ def _pack(kind: str, obj: object) -> dict:
 
 
 def _unpack(path: str) -> tuple[str, dict]:
+    import base64
+    import hashlib
+
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -231,6 +236,10 @@ def backup(app: App, directory, data) -> None:
     """
     if os.path.exists(directory) and (not os.path.isdir(directory) or os.listdir(directory)):
         raise CliError(f"{directory} already exists: choose a new or empty directory")
+    if data:
+        from nats_cli import snapshot
+
+        snapshot.widen_reads()
 
     async def run() -> None:
         from nats_cli.commands import template
