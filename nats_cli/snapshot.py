@@ -194,7 +194,7 @@ async def backup(
             meter.feed(data)
             progress.uncompressed = meter.count
             last_chunk = time.monotonic()
-            if announced:
+            if announced and notify is not None:
                 notify(progress)
         elif not finished.done():
             headers = msg.headers or {}
