@@ -226,10 +226,12 @@ def consumer_events(app: App, stream_arg, consumer_arg, as_json, count) -> None:
 @count_option
 @pass_app
 def events(app: App, subjects, types, stream, pattern, as_json, count) -> None:
-    """Show JetStream advisories and metrics as they happen (API access, stream and consumer changes,
-    acknowledgement samples, deliveries exceeded, snapshots ...).
+    """Show JetStream advisories and metrics as they happen.
 
-    Example: pynats events --type api_audit --type consumer_action --stream ORDERS
+    API access, stream and consumer changes, acknowledgement samples, deliveries exceeded,
+    snapshots and restores, and any other event on $JS.EVENT.ADVISORY.> and $JS.EVENT.METRIC.>.
+
+    Example: pynats events --type consumer_action --stream ORDERS
     """
     keep = Filter(types, stream, pattern)
     if subjects:
