@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from schemas import subjects as S
+
 STREAM = "BENCH"
 DATA_FILE, META_FILE = "stream.tar.s2", "backup.json"  # checked against nats_cli.snapshot in main()
 
@@ -127,7 +129,7 @@ def fill(port: int, n: int, size: int) -> None:
     ingest queue overflows, so the count is checked and topped up)."""
     w = Wire(port)
     cfg = {"name": STREAM, "subjects": ["bench.>"], "storage": "file"}
-    w.request(f"$JS.API.STREAM.CREATE.{STREAM}", json.dumps(cfg).encode(), 90)
+    w.request(S.stream_create(STREAM), json.dumps(cfg).encode(), 90)
     stored = 0
     while stored < n:
         sent = stored
@@ -142,7 +144,7 @@ def fill(port: int, n: int, size: int) -> None:
             sent += len(batch)
         while True:  # the stream stores asynchronously: wait until the count settles
             time.sleep(0.3)
-            info = json.loads(w.request(f"$JS.API.STREAM.INFO.{STREAM}", b"", 91))
+            info = json.loads(w.request(S.stream_info(STREAM), b"", 91))
             if info["state"]["messages"] == stored:
                 break
             stored = info["state"]["messages"]
@@ -154,7 +156,7 @@ def raw_backup(port: int, directory: Path, chunk: int, _window: int) -> None:
     w = Wire(port)
     w.send(b"SUB _INBOX.bench.snap 1\r\n")
     req = {"deliver_subject": "_INBOX.bench.snap", "no_consumers": False, "chunk_size": chunk}
-    meta = json.loads(w.request(f"$JS.API.STREAM.SNAPSHOT.{STREAM}", json.dumps(req).encode(), 2))
+    meta = json.loads(w.request(S.stream_snapshot(STREAM), json.dumps(req).encode(), 2))
     with open(directory / DATA_FILE, "wb") as out:
         while True:
             sid, reply, headers, body = w.frame()
@@ -176,7 +178,7 @@ def raw_backup(port: int, directory: Path, chunk: int, _window: int) -> None:
 def raw_restore(port: int, directory: Path, chunk: int, window: int) -> None:
     w = Wire(port)
     meta = (directory / META_FILE).read_bytes()
-    deliver = json.loads(w.request(f"$JS.API.STREAM.RESTORE.{STREAM}", meta, 2))["deliver_subject"]
+    deliver = json.loads(w.request(S.stream_restore(STREAM), meta, 2))["deliver_subject"]
     w.send(b"SUB _INBOX.bench.chunks 3\r\n")
     in_flight = 0
     with open(directory / DATA_FILE, "rb") as f:
@@ -220,7 +222,7 @@ def pynats(port: int, *args: str) -> float:
 
 def delete_stream(port: int) -> None:
     w = Wire(port)
-    w.request(f"$JS.API.STREAM.DELETE.{STREAM}", b"", 2)
+    w.request(S.stream_delete(STREAM), b"", 2)
     w.close()
 
 
@@ -247,7 +249,7 @@ def main() -> None:
         )
         empty = Wire(port)  # to time pynats' own start-up, connection and exit
         empty.request(
-            "$JS.API.STREAM.CREATE.EMPTY", json.dumps({"name": "EMPTY", "subjects": ["empty"]}).encode(), 9
+            S.stream_create("EMPTY"), json.dumps({"name": "EMPTY", "subjects": ["empty"]}).encode(), 9
         )
         empty.close()
         times: dict[str, list[float]] = {"raw backup": [], "pynats backup": [], "raw restore": [],
