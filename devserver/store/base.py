@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 Filter = str | Sequence[str] | None
 
@@ -28,8 +28,11 @@ class SequenceMismatch(StoreError):
     """`store_at` was given a sequence at or below the stream's last sequence."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMsg:
+class StoredMsg(NamedTuple):
+    """A stored message. A named tuple rather than a frozen dataclass: stores make one for every
+    message written (and the file store for every one read from a block), and a tuple is made in
+    a third of the time."""
+
     seq: int
     subject: str
     headers: bytes | None
