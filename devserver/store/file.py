@@ -12,6 +12,12 @@ the PubAcks for the whole batch: that is the group commit, one write (and one fs
 every publish in the batch. With the default policy the server calls `maybe_sync(now_ns)` from
 a timer and the store fsyncs every `sync_interval_ns` (2 minutes, as nats-server).
 
+Reading: the messages written last are kept decoded in memory (cache.py, about `cache_bytes` of
+them: 16 MiB hold some 48,000 messages of 128 bytes), so consumers reading fresh messages never
+touch the blocks. Older ones are read through `BlockReader`, checksum checked; a reader
+walking in order gets the rest of each read-ahead buffer decoded at once into a second, small
+window.
+
 Removals append markers (F_DEL per message, F_FLOOR for compact/purge/expiry, F_LAST for skipped
 sequences) to the newest block; a block whose messages are all gone is deleted, after copying any
 F_DEL it holds that older blocks still need. `erase` also overwrites the record in place.
@@ -37,11 +43,13 @@ import shutil
 from array import array
 from bisect import bisect_right
 from dataclasses import astuple, dataclass
+from zlib import crc32
 
 from devserver.store import fileindex, records
 from devserver.store.atomic import fsync_dir, write_atomic
-from devserver.store.base import LostData, StoredMsg, StoreError
+from devserver.store.base import Filter, LostData, StoredMsg, StoreError
 from devserver.store.blocks import BlockReader, mapped
+from devserver.store.cache import GAP, MsgWindow, new_msg
 from devserver.store.index import DEAD
 from devserver.store.indexed import IndexedStore
 
@@ -55,6 +63,8 @@ WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for
 MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
+DEFAULT_CACHE_BYTES = 16 * 1024 * 1024  # the newest messages kept decoded in memory
+AHEAD_BYTES = 512 * 1024  # messages decoded ahead of a reader walking the blocks in order
 
 log = logging.getLogger("devserver.store")
 
@@ -80,6 +90,7 @@ class FileStore(IndexedStore):
         block_size: int = DEFAULT_BLOCK_SIZE,
         sync_always: bool = False,
         sync_interval_ns: int = DEFAULT_SYNC_INTERVAL_NS,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if not 0 < block_size <= MAX_BLOCK_SIZE:
             raise StoreError(f"block size {block_size} is not between 1 and {MAX_BLOCK_SIZE}")
@@ -100,6 +111,9 @@ class FileStore(IndexedStore):
         self._dir_dirty = False  # block files created or removed since the last fsync
         self._empty: list[int] = []  # blocks whose last message went away, to delete
         self._reader = BlockReader(self._path)
+        self._recent = MsgWindow(cache_bytes)  # the messages written last
+        self._ahead = MsgWindow(AHEAD_BYTES)  # the messages read last from the blocks, in order
+        self._last_miss = 0  # the last sequence read from the blocks
         self._lost: list[int] = []
         self._lost_bytes = 0
         self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
@@ -396,7 +410,16 @@ class FileStore(IndexedStore):
             rec = records.pack_msg(seq, ts, subject.encode(), headers, data)
         except ValueError as exc:
             raise StoreError(str(exc)) from None
-        return self._persist_record(rec, seq, bool(headers))
+        size, extra = self._persist_record(rec, seq, bool(headers))
+        if type(data) is not bytes:
+            data = bytes(data)  # a view of a buffer the caller may reuse
+        if headers is not None and type(headers) is not bytes:
+            headers = bytes(headers)
+        sid = self._sid_of.get(subject)
+        if sid is not None:
+            subject = self._subj[sid]  # the index's str, rather than one more per message
+        self._recent.put(seq, new_msg(StoredMsg, (seq, subject, headers, data, ts)), size)
+        return size, extra
 
     def _persist_record(self, rec: bytes, seq: int, headers: bool) -> tuple[int, int]:
         """Append a packed message record to the newest block: its size and `_extra` value."""
@@ -451,12 +474,17 @@ class FileStore(IndexedStore):
         self._blocks[num].crc = None
 
     def _dropped(self, pos: int) -> None:
-        blk = self._block_of(self._seqs[pos])
+        seq = self._seqs[pos]
+        self._recent.discard(seq)
+        self._ahead.discard(seq)
+        blk = self._block_of(seq)
         blk.live -= 1
         if not blk.live and blk is not self._active:
             self._empty.append(blk.num)
 
     def _cleared(self) -> None:
+        self._recent.clear()
+        self._ahead.clear()
         for blk in self._blocks.values():
             blk.live = 0
         if self._active.size:
@@ -550,24 +578,86 @@ class FileStore(IndexedStore):
     def _has_headers(self, pos: int) -> bool:
         return self._extra[pos] >= HAS_HEADERS
 
+    def load(self, seq: int) -> StoredMsg | None:
+        """The message with sequence `seq`: from memory when held, else from its block."""
+        msg = self._recent.get(seq)
+        if msg is None:
+            msg = self._ahead.get(seq)
+            if msg is None:
+                p = self._pos(seq)
+                return None if p < 0 else self._read_blocks(p)
+        return msg
+
+    def load_next(self, start: int, filter: Filter = None) -> StoredMsg | None:
+        """The first message at or after `start` matching the filter; without a filter, a
+        message held in memory at `start` is the answer without a look at the index."""
+        if not filter or filter == ">":
+            msg = self._recent.get(start)
+            if msg is None:
+                msg = self._ahead.get(start)
+            if msg is not None:
+                return msg
+        return super().load_next(start, filter)
+
     def _read(self, pos: int) -> StoredMsg | None:
-        size = self._sizes[pos]
-        buf, start = self._span(pos, size)
-        end = start + size
-        if end > len(buf) or not records.intact(buf, start, end):
-            self._damaged_at_read(pos)
-            return None
-        flags, seq, ts, slen = records.HEAD.unpack_from(buf, start)
-        if flags & records.F_HDR:
-            h0 = start + records.HEAD_LEN + 4 + slen
-            d0 = h0 + records.HLEN.unpack_from(buf, start + records.HEAD_LEN)[0]
-            headers = buf[h0:d0]
-        else:
-            d0 = start + records.HEAD_LEN + slen
-            headers = None
-        return StoredMsg(seq, self._subj[self._sids[pos]], headers, buf[d0 : end - 8], ts)
+        seq = self._seqs[pos]
+        msg = self._recent.get(seq)
+        if msg is None:
+            msg = self._ahead.get(seq)
+            if msg is None:
+                msg = self._read_blocks(pos)
+        return msg
+
+    def _read_blocks(self, pos: int) -> StoredMsg | None:
+        """Read the message at `pos` from its block, checksum checked.
+
+        A reader walking the stream in order (this read follows the last one from the blocks, or
+        the messages in `_ahead`) also gets the live messages after it that the same read-ahead
+        buffer holds, checked, decoded and kept in `_ahead`; a damaged one ends that run, and is
+        reported when it is read itself.
+        """
+        seqs, sids, sizes, offsets, names = self._seqs, self._sids, self._sizes, self._extra, self._subj
+        seq = seqs[pos]
+        in_order = self._ahead.follows(seq) or 0 < seq - self._last_miss <= GAP
+        self._last_miss = seq
+        buf, at = self._span(pos, sizes[pos])
+        base = (offsets[pos] & ~HAS_HEADERS) - at  # where buf starts in the block
+        last, n, first = self._block_of(seq).hi, len(buf), None
+        head, hlen, trailer = records.HEAD.unpack_from, records.HLEN.unpack_from, records.TRAILER.unpack_from
+        magic, put = records.MAGIC, self._ahead.put
+        with memoryview(buf) as view:
+            for p in range(pos, len(seqs)):
+                sid = sids[p]
+                if sid == DEAD:
+                    continue
+                if seqs[p] > last:
+                    break
+                start = (offsets[p] & ~HAS_HEADERS) - base
+                end = start + sizes[p]
+                if end > n or trailer(buf, end - 8) != (crc32(view[start : end - 8]), magic):
+                    if first is None:
+                        self._damaged_at_read(pos)
+                    break
+                flags, s, ts, slen = head(buf, start)
+                if flags & records.F_HDR:
+                    h0 = start + records.HEAD_LEN + 4 + slen
+                    d0 = h0 + hlen(buf, start + records.HEAD_LEN)[0]
+                    headers = buf[h0:d0]
+                else:
+                    d0 = start + records.HEAD_LEN + slen
+                    headers = None
+                msg = new_msg(StoredMsg, (s, names[sid], headers, buf[d0 : end - 8], ts))
+                if first is None:
+                    first = msg
+                    if not in_order:
+                        break
+                put(s, msg, end - start)
+        return first
 
     def _ts_at(self, pos: int) -> int:
+        msg = self._recent.get(self._seqs[pos])
+        if msg is not None:
+            return msg.ts
         buf, start = self._span(pos, records.HEAD_LEN)
         return records.HEAD.unpack_from(buf, start)[2]
 
@@ -592,6 +682,8 @@ class FileStore(IndexedStore):
     # -- lifecycle
 
     def _close_fds(self) -> None:
+        self._recent.clear()
+        self._ahead.clear()
         self._reader.close()
         if self._fd >= 0:
             os.close(self._fd)
