@@ -214,7 +214,8 @@ def test_stream_survives_its_leaders_server_stopping(cluster, cli):
             return run.out if found and found[1] in rest else None
 
         out = until(new_leader, "a new leader for KEEP", timeout=15)
-        assert re.search(rf"^ +Replica: {old_leader.name}, outdated(, OFFLINE)?, ", out, re.M)
+        # the stopped server stays a replica; how soon it shows as outdated depends on timing
+        assert re.search(rf"^ +Replica: {old_leader.name}, ", out, re.M)
         cli("-s", urls, "pub", "KEEP.a", "after", "-J").ok()
 
         def consumer_leader() -> str | None:
