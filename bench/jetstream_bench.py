@@ -8,7 +8,8 @@ interpreter, and the `nats-server` binary beside it or on PATH); the sync-always
 second pair with `-c` a config file holding `jetstream { sync_interval: always }`. Every scenario
 creates its own stream (R1, limits retention) and deletes it afterwards; runs alternate between
 the servers (nats-server first), and the median of `--runs` is reported with the ratio
-devserver / nats-server and the issue's bar for it.
+devserver / nats-server and the issue's bar for it, with each server's CPU share and CPU time per
+operation (medians; nats-server / devserver), which a loaded machine disturbs less than rates.
 
 Scenarios (msgs/s; stream_info is requests/s):
   js_pub_sync        nats-py `await js.publish()` in a row, `--sync-msgs` messages
@@ -403,7 +404,12 @@ async def measure(server: Server, args: argparse.Namespace, scenario: str) -> di
         except Exception as exc:  # noqa: BLE001 - reported, and the other scenarios still run
             return {"ok": False, "error": repr(exc)}
         cpu = server.cpu_s() - cpu0
-    return {"ok": True, "rate": ops / elapsed, "server_cpu_pct": round(100 * cpu / elapsed)}
+    return {
+        "ok": True,
+        "rate": ops / elapsed,
+        "server_cpu_pct": round(100 * cpu / elapsed),
+        "server_us_per_op": round(1e6 * cpu / ops, 1),
+    }
 
 
 def median_rate(runs: list[dict[str, Any]]) -> float | None:
@@ -453,13 +459,18 @@ def report_line(
     def rate(v: float | None) -> str:
         return "FAILED" if v is None else f"{v:,.0f}"
 
-    cpu = "/".join(
-        str(statistics.median([r["server_cpu_pct"] for r in runs[k] if r["ok"]] or [0]))
-        for k in ("real", "dev")
-    )
+    def median_of(key: str) -> str:
+        return "/".join(
+            f"{statistics.median([r[key] for r in runs[k] if r['ok']] or [0]):g}" for k in ("real", "dev")
+        )
+
     verdict = "-" if ratio is None else ("ok" if ratio >= bar else "MISSED")
     shown = "-" if ratio is None else f"{ratio:.2f}"
-    print(f"{name:<22}{rate(real):>12}{rate(dev):>12}{shown:>8}{bar:>7.2f}  {verdict:<7}{cpu:>9}", flush=True)
+    print(
+        f"{name:<22}{rate(real):>12}{rate(dev):>12}{shown:>8}{bar:>7.2f}  {verdict:<7}"
+        f"{median_of('server_cpu_pct'):>9}{median_of('server_us_per_op'):>14}",
+        flush=True,
+    )
     for kind in ("real", "dev"):
         for r in runs[kind]:
             if not r["ok"]:
@@ -590,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(
                 f"{'scenario':<22}{'nats-server':>12}{'devserver':>12}{'ratio':>8}{'bar':>7}{'srv cpu%':>18}"
+                f"{'srv us/op':>14}"
             )
             results = asyncio.run(run_scenarios(args, Path(tmp)))
             ok = all(r["real"] and r["dev"] for r in results.values())
