@@ -1,10 +1,12 @@
 """Messages the file store keeps decoded in memory, so reading fresh messages skips the blocks.
 
-Owns `MsgWindow`: the `StoredMsg`s of a run of consecutive sequences, bounded by a byte budget:
-past it, the oldest go, a sixteenth of the budget at a time. The file store keeps two (file.py):
-the messages it wrote last (write-through, as nats-server keeps its newest block cached) and the
-ones it read last while a reader walked a block in order, checksums checked. Every entry is a
-live message: the store discards one when its message is removed, so a hit needs no more checks.
+Owns `MsgWindow`: the messages of a run of consecutive sequences, bounded by a byte budget:
+past it, the oldest go, a sixteenth of the budget at a time. The file store (file.py) keeps the
+messages it wrote last in one, write-through, as nats-server keeps its newest block cached.
+Every entry is a live message: the store discards one when its message is removed, so a hit
+needs no more checks. A message is held as a plain `(seq, subject, headers, data, ts)` tuple,
+which the garbage collector stops tracking once it has seen it (it would walk a `StoredMsg` at
+every full collection), and made a `StoredMsg` when read.
 
 May import: devserver.store.base.
 """
@@ -16,13 +18,15 @@ from array import array
 from devserver.store.base import StoredMsg
 
 SLOT_BYTES = 8  # a list slot, which a hole holds too
-# What a message holds beside its record's length (as measured with tracemalloc): the StoredMsg
-# (88), its payload's bytes object (33, rounded up), its seq and ts ints (32 each), the list slot
-# and its cost (12), allocator rounding, less the record's own framing and subject (30 + ~10).
+# What a message holds beside its record's length (as measured with tracemalloc): the tuple (80),
+# its payload's bytes object (33, rounded up), its seq and ts ints (32 each), the list slot and
+# its cost (12), allocator rounding, less the record's own framing and subject (30 + ~10).
 ENTRY_BYTES = 176
 GAP = 64  # sequences a window fills with holes to stay one run; a longer jump starts a new run
 
 new_msg = tuple.__new__  # new_msg(StoredMsg, (seq, ...)) skips the named tuple's Python __new__
+
+Entry = tuple[int, str, bytes | None, bytes, int]  # a StoredMsg's fields
 
 
 class MsgWindow:
@@ -32,7 +36,7 @@ class MsgWindow:
 
     def __init__(self, limit: int) -> None:
         self._base = 0
-        self._items: list[StoredMsg | None] = []
+        self._items: list[Entry | None] = []
         self._costs = array("I")  # what each slot holds, by the estimate above
         self._bytes = 0  # their sum
         self._limit = limit
@@ -46,19 +50,23 @@ class MsgWindow:
         """The message with sequence `seq`, if held."""
         i = seq - self._base
         items = self._items
-        return items[i] if 0 <= i < len(items) else None
+        if 0 <= i < len(items):
+            entry = items[i]
+            if entry is not None:
+                return new_msg(StoredMsg, entry)
+        return None
 
     def follows(self, seq: int) -> bool:
         """Does `seq` come at most `GAP` sequences after the last one held?"""
         return bool(self._items) and 0 <= seq - self._base - len(self._items) <= GAP
 
-    def put(self, seq: int, msg: StoredMsg, size: int) -> None:
+    def put(self, seq: int, entry: Entry, size: int) -> None:
         """Hold a message, whose record is `size` bytes long; a sequence that does not follow
         the window starts it afresh."""
         items = self._items
         if seq != self._base + len(items):
             self._move_to(seq)
-        items.append(msg)
+        items.append(entry)
         cost = ENTRY_BYTES + size
         self._costs.append(cost)
         self._bytes += cost

@@ -64,7 +64,6 @@ MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024  # the newest messages kept decoded in memory
-AHEAD_BYTES = 512 * 1024  # messages decoded ahead of a reader walking the blocks in order
 
 log = logging.getLogger("devserver.store")
 
@@ -112,7 +111,7 @@ class FileStore(IndexedStore):
         self._empty: list[int] = []  # blocks whose last message went away, to delete
         self._reader = BlockReader(self._path)
         self._recent = MsgWindow(cache_bytes)  # the messages written last
-        self._ahead = MsgWindow(AHEAD_BYTES)  # the messages read last from the blocks, in order
+        self._ahead: dict[int, StoredMsg] = {}  # decoded past the last read from the blocks
         self._last_miss = 0  # the last sequence read from the blocks
         self._lost: list[int] = []
         self._lost_bytes = 0
@@ -418,7 +417,7 @@ class FileStore(IndexedStore):
         sid = self._sid_of.get(subject)
         if sid is not None:
             subject = self._subj[sid]  # the index's str, rather than one more per message
-        self._recent.put(seq, new_msg(StoredMsg, (seq, subject, headers, data, ts)), size)
+        self._recent.put(seq, (seq, subject, headers, data, ts), size)
         return size, extra
 
     def _persist_record(self, rec: bytes, seq: int, headers: bool) -> tuple[int, int]:
@@ -476,7 +475,7 @@ class FileStore(IndexedStore):
     def _dropped(self, pos: int) -> None:
         seq = self._seqs[pos]
         self._recent.discard(seq)
-        self._ahead.discard(seq)
+        self._ahead.pop(seq, None)
         blk = self._block_of(seq)
         blk.live -= 1
         if not blk.live and blk is not self._active:
@@ -611,20 +610,20 @@ class FileStore(IndexedStore):
     def _read_blocks(self, pos: int) -> StoredMsg | None:
         """Read the message at `pos` from its block, checksum checked.
 
-        A reader walking the stream in order (this read follows the last one from the blocks, or
-        the messages in `_ahead`) also gets the live messages after it that the same read-ahead
-        buffer holds, checked, decoded and kept in `_ahead`; a damaged one ends that run, and is
-        reported when it is read itself.
+        A reader walking the stream in order (this read comes at most `GAP` sequences after the
+        last one from the blocks) also gets the live messages after it that the same read-ahead
+        buffer holds, checked and decoded into `_ahead` in place of the last run; a damaged one
+        ends the run, and is reported when it is read itself.
         """
         seqs, sids, sizes, offsets, names = self._seqs, self._sids, self._sizes, self._extra, self._subj
         seq = seqs[pos]
-        in_order = self._ahead.follows(seq) or 0 < seq - self._last_miss <= GAP
+        in_order = 0 < seq - self._last_miss <= GAP
         self._last_miss = seq
         buf, at = self._span(pos, sizes[pos])
         base = (offsets[pos] & ~HAS_HEADERS) - at  # where buf starts in the block
         last, n, first = self._block_of(seq).hi, len(buf), None
         head, hlen, trailer = records.HEAD.unpack_from, records.HLEN.unpack_from, records.TRAILER.unpack_from
-        magic, put = records.MAGIC, self._ahead.put
+        magic = records.MAGIC
         with memoryview(buf) as view:
             for p in range(pos, len(seqs)):
                 sid = sids[p]
@@ -651,7 +650,10 @@ class FileStore(IndexedStore):
                     first = msg
                     if not in_order:
                         break
-                put(s, msg, end - start)
+                    ahead = self._ahead = {}
+                else:
+                    ahead[s] = msg
+                    self._last_miss = s
         return first
 
     def _ts_at(self, pos: int) -> int:

@@ -14,7 +14,7 @@ import tracemalloc
 
 import pytest
 
-from devserver.store import FileStore, StoredMsg, file, index
+from devserver.store import FileStore, StoredMsg, index
 from devserver.store.blocks import READ_AHEAD
 from tests.store.test_file import HDR, damage, fill, payload
 from tests.store.test_model import Model, check, step
@@ -161,9 +161,8 @@ def test_gaps_and_new_runs(directory):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_random_operations_with_a_tiny_cache_match_the_model(directory, seed, monkeypatch):
-    """test_model's operations with 3 messages held and read-ahead runs of a few records."""
+    """test_model's operations with 2 or 3 messages held, and blocks (so read-ahead runs) of a few."""
     monkeypatch.setattr(index, "_TIDY_MIN", 4)
-    monkeypatch.setattr(file, "AHEAD_BYTES", 1500)
     rng = random.Random(seed)
     options = {"block_size": 600, "cache_bytes": 700}
     store = FileStore(directory, **options)
