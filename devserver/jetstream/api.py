@@ -19,7 +19,7 @@ the handler runs. Each answer is also offered to the `audit` callback (the API a
 A module listed in `HANDLER_MODULES` that does not exist yet is skipped, so the stream and
 consumer layers can land independently.
 
-A subject under `$JS.API.` with no endpoint gets no answer, as from nats-server (whose
+A subject under `$JS.API.` with no endpoint gets no answer, just as with nats-server (whose
 service import swallows it): the client times out. Not so for `$JS.API.DIRECT.GET...` and
 `$JS.API.CONSUMER.MSG.NEXT...`: nats-server's import skips them, so they reach only the
 subscriptions of the stream (direct.py) or consumer that serves them, and a requester gets 503
