@@ -15,8 +15,7 @@ a timer and the store fsyncs every `sync_interval_ns` (2 minutes, as nats-server
 Reading: the messages written last are kept decoded in memory (cache.py, about `cache_bytes` of
 them: 16 MiB hold some 48,000 messages of 128 bytes), so consumers reading fresh messages never
 touch the blocks. Older ones are read through `BlockReader`, checksum checked; a reader
-walking in order gets the rest of each read-ahead buffer decoded at once into a second, small
-window.
+walking them in order has the rest of each read-ahead buffer decoded at once (one run is kept).
 
 Removals append markers (F_DEL per message, F_FLOOR for compact/purge/expiry, F_LAST for skipped
 sequences) to the newest block; a block whose messages are all gone is deleted, after copying any
