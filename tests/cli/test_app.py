@@ -114,9 +114,7 @@ def test_user_password_and_token(make_server, config_home):
     assert "Authorization Violation" in cli("account info").fails().err
 
 
-def test_tls_ca_cert_and_key(make_server, server_kind, config_home, tmp_path):
-    if server_kind == "dev":
-        pytest.skip("the devserver has no TLS listener (nats-server's --tls flags)")
+def test_tls_ca_cert_and_key(make_server, config_home, tmp_path):
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
