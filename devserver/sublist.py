@@ -50,6 +50,9 @@ class Sublist:
     def __init__(self) -> None:
         self._root = _Node()
         self._cache: dict[bytes, Result] = {}
+        # results that do not depend on the subject's last token, by the rest of the subject:
+        # nats-py's reply inboxes are all different, under one `_INBOX.<id>.*` subscription
+        self._by_prefix: dict[bytes, Result] = {}
         self.count = 0
         self.inserts = self.removes = self.matches = self.cache_hits = 0
 
@@ -75,6 +78,7 @@ class Sublist:
         self.count += 1
         self.inserts += 1
         self._cache.clear()
+        self._by_prefix.clear()
         return True
 
     def remove(self, sub: Subscription) -> None:
@@ -95,6 +99,7 @@ class Sublist:
         self.count -= 1
         self.removes += 1
         self._cache.clear()
+        self._by_prefix.clear()
         # prune empty branches so a churn of inboxes does not grow the trie
         for parent, token in reversed(path):
             if not node.empty():
@@ -114,17 +119,27 @@ class Sublist:
         if hit is not None:
             self.cache_hits += 1
             return hit
+        cut = subject.rfind(b".")
+        prefix = subject[:cut] if 0 < cut < len(subject) - 1 else None
+        if prefix is not None:
+            hit = self._by_prefix.get(prefix)
+            if hit is not None:
+                self.cache_hits += 1
+                return hit
         plain: list[Subscription] = []
         queues: dict[bytes, list[Subscription]] = {}
         tokens = subject.split(b".")
-        if all(tokens):
-            _collect(self._root, tokens, 0, plain, queues)
+        varies = all(tokens) and _collect(self._root, tokens, 0, plain, queues)
         result = (plain, list(queues.values())) if plain or queues else _EMPTY
         if subject.startswith(UNCACHED_PREFIX):
             return result
-        if len(self._cache) >= CACHE_MAX:
+        if len(self._cache) + len(self._by_prefix) >= CACHE_MAX:
             self._cache.clear()
-        self._cache[subject] = result
+            self._by_prefix.clear()
+        if prefix is not None and not varies:
+            self._by_prefix[prefix] = result
+        else:
+            self._cache[subject] = result
         return result
 
     def stats(self) -> dict[str, int]:
@@ -154,17 +169,21 @@ class Sublist:
         return out
 
 
-def _collect(node: _Node, tokens: list[bytes], i: int, plain: list, queues: dict) -> None:
-    if node.fwc is not None and i < len(tokens):
+def _collect(node: _Node, tokens: list[bytes], i: int, plain: list, queues: dict) -> bool:
+    """Gather the matches; True when the result depends on the value of the last token."""
+    last = len(tokens)
+    if node.fwc is not None and i < last:
         _add(node.fwc, plain, queues)
-    if i == len(tokens):
+    if i == last:
         _add(node, plain, queues)
-        return
+        return False
+    varies = i == last - 1 and bool(node.literal)
     nxt = node.literal.get(tokens[i])
     if nxt is not None:
-        _collect(nxt, tokens, i + 1, plain, queues)
+        varies = _collect(nxt, tokens, i + 1, plain, queues) or varies
     if node.pwc is not None:
-        _collect(node.pwc, tokens, i + 1, plain, queues)
+        varies = _collect(node.pwc, tokens, i + 1, plain, queues) or varies
+    return varies
 
 
 def _add(node: _Node, plain: list, queues: dict) -> None:

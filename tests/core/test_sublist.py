@@ -1,0 +1,74 @@
+"""The sublist against a brute-force model: every match, cached or not, equals a linear scan."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devserver.subjects import match
+from devserver.sublist import Sublist, Subscription
+
+TOKENS = st.sampled_from(["a", "b", "c", "*", ">"])
+LITERALS = st.sampled_from(["a", "b", "c", "d"])
+
+
+@st.composite
+def patterns(draw) -> str:
+    tokens = draw(st.lists(TOKENS, min_size=1, max_size=4))
+    if ">" in tokens:
+        tokens = tokens[: tokens.index(">") + 1]
+    return ".".join(tokens)
+
+
+subjects = st.lists(LITERALS, min_size=1, max_size=5).map(".".join)
+# every subject of up to three tokens, so neighbours that differ in one token meet the caches
+EVERY_SHORT = [".".join(t) for n in (1, 2, 3) for t in itertools.product("abcd", repeat=n)]
+
+
+def expected(subs: list[Subscription], subject: str) -> tuple[set, set]:
+    plain = {id(s) for s in subs if s.queue is None and match(subject, s.subject.decode())}
+    groups = {s.queue for s in subs if s.queue is not None and match(subject, s.subject.decode())}
+    return plain, groups
+
+
+def matched(sublist: Sublist, subject: str) -> tuple[set, set]:
+    plain, queues = sublist.match(subject.encode())
+    return {id(s) for s in plain}, {group[0].queue for group in queues}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(patterns(), st.sampled_from([None, b"q1", b"q2"])), max_size=12),
+    st.lists(subjects, min_size=1, max_size=20),
+    st.data(),
+)
+def test_matches_equal_a_linear_scan(specs, probes, data):
+    sublist = Sublist()
+    subs = []
+    for i, (pattern, queue) in enumerate(specs):
+        sub = Subscription(None, pattern.encode(), queue, str(i).encode())
+        assert sublist.insert(sub)
+        subs.append(sub)
+    for subject in probes + EVERY_SHORT + probes:  # later passes are answered from the caches
+        assert matched(sublist, subject) == expected(subs, subject), subject
+    for sub in data.draw(st.lists(st.sampled_from(subs), unique_by=id)) if subs else []:
+        sublist.remove(sub)
+        subs.remove(sub)
+    for subject in probes:
+        assert matched(sublist, subject) == expected(subs, subject), subject
+
+
+def test_unique_reply_subjects_under_one_wildcard_inbox():
+    sublist = Sublist()
+    inbox = Subscription(None, b"_INBOX.abc.*", None, b"1")
+    sublist.insert(inbox)
+    for i in range(10_000):
+        plain, _ = sublist.match(b"_INBOX.abc.%d" % i)
+        assert plain == [inbox]
+    exact = Subscription(None, b"_INBOX.abc.7", None, b"2")
+    sublist.insert(exact)
+    assert {s.sid for s in sublist.match(b"_INBOX.abc.7")[0]} == {b"1", b"2"}
+    assert [s.sid for s in sublist.match(b"_INBOX.abc.8")[0]] == [b"1"]
+    assert sublist.match(b"_INBOX.abc.")[0] == []
