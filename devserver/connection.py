@@ -221,10 +221,21 @@ class Connection(asyncio.Protocol):
             if op[0] != PING and op[0] != PONG:  # keep-alives are not activity
                 self.last_ns = server.clock.now_ns()
                 break
+        route = server.route
+        quiet = self._quiet_publisher()
         for op in ops:
             if self.closed:
                 return
             kind = op[0]
+            if kind == PUB and quiet:
+                # the hot path: a connected client in neither verbose nor pedantic mode and
+                # without permissions; anything unusual about the message takes the full path
+                _, subject, reply, hdr, payload = op
+                if hdr < 0 and subject[0] != 36 and (reply is None or not reply.startswith(RESERVED_REPLIES)):
+                    self.in_msgs += 1
+                    self.in_bytes += len(payload)
+                    route(self, self.account, subject, reply, hdr, payload)
+                    continue
             if not self.connected and kind != CONNECT and server.options.auth_required:
                 self.fail(ERR_AUTH, "first operation was not CONNECT")
                 return
@@ -267,6 +278,10 @@ class Connection(asyncio.Protocol):
                 self._unsub(op[1], op[2])
             elif kind == CONNECT:
                 self._connect(op[1])
+                quiet = self._quiet_publisher()
+
+    def _quiet_publisher(self) -> bool:
+        return self.connected and not (self.verbose or self.pedantic) and self.permissions is None
 
     def _connect(self, options: dict) -> None:
         server = self.server
