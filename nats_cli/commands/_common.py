@@ -18,6 +18,40 @@ json_option = click.option("-j", "--json", "as_json", is_flag=True, help="Print 
 force_option = click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation")
 
 
+_ADD_OPTIONS = (
+    click.option(
+        "--config", "config_file", metavar="FILE", help="JSON config: a bare config or `info -j` output"
+    ),
+    click.option("--defaults", is_flag=True, help="Take the default for every setting not given"),
+    click.option(
+        "--validate", is_flag=True, help="Check the configuration against the schema; create nothing"
+    ),
+    click.option("--output", metavar="FILE", help="Write the checked configuration to FILE; create nothing"),
+)
+_EDIT_OPTIONS = (
+    click.option(
+        "--config", "config_file", metavar="FILE", help="Replace the configuration with this JSON file"
+    ),
+    click.option("--dry-run", is_flag=True, help="Only show the differences (exit 1 when there are some)"),
+)
+
+
+def _stack(options: tuple, command):
+    for option in reversed(options):  # the first listed shows first in --help
+        command = option(command)
+    return command
+
+
+def add_options(command):
+    """The options `str add` and `con add` share: a config file, defaults, schema checks."""
+    return _stack(_ADD_OPTIONS, command)
+
+
+def edit_options(command):
+    """The options `str edit` and `con edit` share."""
+    return _stack(_EDIT_OPTIONS, command)
+
+
 def print_json(obj: object) -> None:
     terminal.out(render.to_json(obj))
 

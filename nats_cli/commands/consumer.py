@@ -7,8 +7,10 @@ import click
 from nats_cli import consumer_config, prompts, render, terminal
 from nats_cli.app import AliasGroup, App
 from nats_cli.commands._common import (
+    add_options,
     config_diff,
     consumer_name,
+    edit_options,
     force_option,
     json_option,
     pass_app,
@@ -39,12 +41,7 @@ def _show(info: dict, as_json: bool) -> None:
 @click.argument("stream_arg", metavar="[STREAM]", required=False)
 @click.argument("name", metavar="[CONSUMER]", required=False)
 @consumer_config.consumer_options()
-@click.option(
-    "--config", "config_file", metavar="FILE", help="JSON config: a bare config or `info -j` output"
-)
-@click.option("--defaults", is_flag=True, help="Take the default for every setting not given")
-@click.option("--validate", is_flag=True, help="Check the configuration against the schema; create nothing")
-@click.option("--output", metavar="FILE", help="Write the checked configuration to FILE; create nothing")
+@add_options
 @json_option
 @pass_app
 def add(app: App, stream_arg, name, config_file, defaults, validate, output, as_json, **opts) -> None:
@@ -139,8 +136,7 @@ def info(app: App, stream_arg, name, state, as_json) -> None:
 @click.argument("stream_arg", metavar="[STREAM]", required=False)
 @click.argument("name", metavar="[CONSUMER]", required=False)
 @consumer_config.consumer_options(edit=True)
-@click.option("--config", "config_file", metavar="FILE", help="Replace the configuration with this JSON file")
-@click.option("--dry-run", is_flag=True, help="Only show the differences (exit 1 when there are some)")
+@edit_options
 @force_option
 @json_option
 @pass_app

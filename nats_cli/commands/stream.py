@@ -9,7 +9,9 @@ import click
 from nats_cli import prompts, render, terminal
 from nats_cli.app import AliasGroup, App
 from nats_cli.commands._common import (
+    add_options,
     config_diff,
+    edit_options,
     force_option,
     json_option,
     pass_app,
@@ -87,12 +89,7 @@ def _check_or_write(cfg: dict, validate: bool, output: str | None) -> None:
 @stream.command("add", aliases=("create", "new"))
 @click.argument("name", metavar="[STREAM]", required=False)
 @config_options()
-@click.option(
-    "--config", "config_file", metavar="FILE", help="JSON config: a bare config or `info -j` output"
-)
-@click.option("--defaults", is_flag=True, help="Take the default for every setting not given")
-@click.option("--validate", is_flag=True, help="Check the configuration against the schema; create nothing")
-@click.option("--output", metavar="FILE", help="Write the checked configuration to FILE; create nothing")
+@add_options
 @json_option
 @pass_app
 def add(app: App, name, config_file, defaults, validate, output, as_json, **opts) -> None:
@@ -195,8 +192,7 @@ def cp(app: App, source_name, dest, as_json, **opts) -> None:
 @stream.command("edit", aliases=("update",))
 @click.argument("name", metavar="[STREAM]", required=False)
 @config_options(edit=True)
-@click.option("--config", "config_file", metavar="FILE", help="Replace the configuration with this JSON file")
-@click.option("--dry-run", is_flag=True, help="Only show the differences (exit 1 when there are some)")
+@edit_options
 @force_option
 @json_option
 @pass_app
