@@ -3,11 +3,16 @@
 A trie over subject tokens with `*` and `>` branches (as nats-server's sublist.go), plus a
 match cache, since publishers repeat subjects and the publish path must stay cheap. Any
 change to the index clears the cache.
+
+Interest in a literal subject can be watched (sublist.go's RegisterNotification): push
+consumers learn at once that someone listens on their deliver subject, instead of polling.
 """
 
 from __future__ import annotations
 
-from devserver.subjects import is_valid
+from collections.abc import Callable
+
+from devserver.subjects import is_literal, is_valid, match
 
 CACHE_MAX = 4096
 # JetStream ack subjects are each used once: caching them would only evict the subjects that recur
@@ -55,6 +60,8 @@ class Sublist:
         self._by_prefix: dict[bytes, Result] = {}
         self.count = 0
         self.inserts = self.removes = self.matches = self.cache_hits = 0
+        # watched literal subject -> [has interest, callbacks]
+        self._watches: dict[bytes, list] = {}
 
     def insert(self, sub: Subscription) -> bool:
         """Add a subscription; False if its subject or queue name is not valid."""
@@ -79,6 +86,8 @@ class Sublist:
         self.inserts += 1
         self._cache.clear()
         self._by_prefix.clear()
+        if self._watches:
+            self._notify(sub.subject)
         return True
 
     def remove(self, sub: Subscription) -> None:
@@ -111,6 +120,43 @@ class Sublist:
             else:
                 del parent.literal[token]
             node = parent
+        if self._watches:
+            self._notify(sub.subject)
+
+    def watch(self, subject: bytes, notify: Callable[[bool], None]) -> bool:
+        """Call `notify(interest)` whenever interest in a literal subject comes or goes.
+
+        Returns whether there is interest now.
+        """
+        entry = self._watches.get(subject)
+        if entry is None:
+            plain, queues = self.match(subject)
+            entry = self._watches[subject] = [bool(plain or queues), []]
+        entry[1].append(notify)
+        return entry[0]
+
+    def unwatch(self, subject: bytes, notify: Callable[[bool], None]) -> None:
+        entry = self._watches.get(subject)
+        if entry is not None and notify in entry[1]:
+            entry[1].remove(notify)
+            if not entry[1]:
+                del self._watches[subject]
+
+    def _notify(self, changed: bytes) -> None:
+        """A subscription on `changed` came or went: tell the watchers whose interest flipped."""
+        if is_literal(changed.decode("latin-1")):
+            watched = [changed] if changed in self._watches else []
+        else:
+            pattern = changed.decode("latin-1")
+            watched = [w for w in self._watches if match(w.decode("latin-1"), pattern)]
+        for subject in watched:
+            entry = self._watches[subject]
+            plain, queues = self.match(subject)
+            interest = bool(plain or queues)
+            if interest != entry[0]:
+                entry[0] = interest
+                for notify in list(entry[1]):
+                    notify(interest)
 
     def match(self, subject: bytes) -> Result:
         """Plain subscriptions and queue groups (by name) whose subject matches."""

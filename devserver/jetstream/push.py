@@ -8,8 +8,8 @@ is unanswered), flow control (`100 FlowControl Request` with a `$JS.FC...` reply
 starts at 2 MiB and doubles per answer up to 32 MiB), `rate_limit_bps` (a token bucket in bits)
 and `replay_policy: original` (stored time gaps kept while catching up).
 
-The server has no interest notifications, so interest is re-checked on a timer while it
-matters (inactive, or a delete threshold to honour) and at every delivery.
+Interest comes from the account's sublist, which calls back when someone starts or stops
+listening on the deliver subject (nats-server's RegisterNotification).
 
 May import: devserver.jetstream.* (no asyncio; timers via `Timers`).
 """
@@ -28,7 +28,6 @@ PUSH_BASED = b"NATS/1.0 409 Consumer is push based\r\n\r\n"
 FC_REQUEST = b"NATS/1.0 100 FlowControl Request\r\n\r\n"
 FC_MAX_PENDING = 32 * 1024 * 1024
 REPLAY_MIN_GAP = 1_000_000  # gaps below 1 ms are not waited for
-POLL_MIN, POLL_MAX = 50_000_000, 1_000_000_000
 DELIVERY_CHUNK = 64  # deliveries per loop turn: the reader starts on them while we go on
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -52,9 +51,9 @@ class PushMode:
         self.tokens = 0.0
         self.refilled = 0
         self.threshold = 0
-        self._poll = POLL_MIN
+        self.deliver = b""
+        self._watching = b""
         self._hb_timer = None
-        self._watch_timer = None
         self._dtmr = None
         self._pace_timer = None
         self._fc_sub = None
@@ -74,6 +73,9 @@ class PushMode:
                 self.burst = c.server.options.max_payload
             self.tokens, self.refilled = float(self.burst), c.clock.now_ns()
         self.threshold = cfg.get("inactive_threshold", 0)
+        if self._watching and self._watching != self.deliver:
+            self._unwatch()
+            self._watch()
 
     # -- lifecycle
 
@@ -87,15 +89,16 @@ class PushMode:
             self.replay = True
             self.replay_last = c.stream.store.last_seq
         self.last_activity = c.clock.now_ns()
-        self.set_active(self.has_interest())
+        self._watch()
         if self.heartbeat:
             self._hb_timer = c.timers.after(self.heartbeat, self._on_heartbeat)
 
     def stop(self) -> None:
-        for timer in (self._hb_timer, self._watch_timer, self._dtmr, self._pace_timer):
+        for timer in (self._hb_timer, self._dtmr, self._pace_timer):
             if timer is not None:
                 timer.cancel()
-        self._hb_timer = self._watch_timer = self._dtmr = self._pace_timer = None
+        self._hb_timer = self._dtmr = self._pace_timer = None
+        self._unwatch()
         if self._fc_sub is not None:
             self.c.server.unsubscribe(self.c.account, self._fc_sub)
             self._fc_sub = None
@@ -120,7 +123,6 @@ class PushMode:
         c = self.c
         was, self.active = self.active, active
         if active:
-            self._poll = POLL_MIN
             if self._dtmr is not None:
                 self._dtmr.cancel()
                 self._dtmr = None
@@ -128,27 +130,27 @@ class PushMode:
                 c.kick()
         elif self.threshold and self._dtmr is None:
             self._dtmr = c.timers.after(self.threshold, self._delete_if_inactive)
-        self._watch()
 
     def _watch(self) -> None:
-        """Keep an eye on interest while it matters: inactive, or a threshold to honour."""
-        if self._watch_timer is not None or self.c.closed:
-            return
-        if self.active and not self.threshold:
-            return
-        delay = self._poll if not self.active else POLL_MAX
-        self._poll = min(self._poll * 2, POLL_MAX)
-        self._watch_timer = self.c.timers.after(delay, self._on_watch)
+        self._watching = self.deliver
+        self.set_active(self.c.account.sublist.watch(self.deliver, self._on_interest))
 
-    def _on_watch(self) -> None:
-        self._watch_timer = None
-        if self.c.closed:
-            return
-        interest = self.has_interest()
-        if interest != self.active:
-            self.set_active(interest)
+    def _unwatch(self) -> None:
+        if self._watching:
+            self.c.account.sublist.unwatch(self._watching, self._on_interest)
+            self._watching = b""
+
+    def _on_interest(self, interest: bool) -> None:
+        """Called from inside a SUB or UNSUB: act once that operation is complete."""
+        loop = self.c.server.loop
+        if loop is None:
+            self._interest_changed(interest)
         else:
-            self._watch()
+            loop.call_soon(self._interest_changed, interest)
+
+    def _interest_changed(self, interest: bool) -> None:
+        if not self.c.closed and interest != self.active:
+            self.set_active(interest)
 
     def _delete_if_inactive(self) -> None:
         self._dtmr = None

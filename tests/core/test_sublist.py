@@ -72,3 +72,23 @@ def test_unique_reply_subjects_under_one_wildcard_inbox():
     assert {s.sid for s in sublist.match(b"_INBOX.abc.7")[0]} == {b"1", b"2"}
     assert [s.sid for s in sublist.match(b"_INBOX.abc.8")[0]] == [b"1"]
     assert sublist.match(b"_INBOX.abc.")[0] == []
+
+
+def test_watch_reports_interest_flips_only():
+    sublist = Sublist()
+    seen: list[bool] = []
+    early = Subscription(None, b"deliver.x", None, b"1")
+    sublist.insert(early)
+    assert sublist.watch(b"deliver.x", seen.append) is True
+    sublist.remove(early)
+    wild = Subscription(None, b"deliver.*", None, b"2")
+    queue = Subscription(None, b"deliver.>", b"q", b"3")
+    other = Subscription(None, b"elsewhere.x", None, b"4")
+    for sub in (wild, queue, other):
+        sublist.insert(sub)
+    sublist.remove(wild)
+    sublist.remove(queue)
+    assert seen == [False, True, False]
+    sublist.unwatch(b"deliver.x", seen.append)
+    sublist.insert(wild)
+    assert seen == [False, True, False]

@@ -128,6 +128,20 @@ async def test_push_heartbeats_and_inactivity(clocked):
     assert (await info(nc, "ORDERS", "p"))["error"]["err_code"] == 10014
 
 
+async def test_push_starts_when_someone_listens(clocked):
+    """Interest in the deliver subject is noticed when the SUB arrives, with no time passing."""
+    nc = clocked.nc
+    await add_stream(nc)
+    await nc.request("orders.x", b"x", timeout=2)
+    await create(nc, "ORDERS", {"name": "p", "deliver_subject": "late.listener"})
+    async with Inbox(nc, "late.listener") as inbox:
+        (msg,) = await inbox.wait(1)
+        assert (await info(nc, "ORDERS", "p"))["push_bound"] is True
+    assert msg.data == b"x"
+    await nc.flush()
+    assert "push_bound" not in await info(nc, "ORDERS", "p")
+
+
 async def test_idle_ephemeral_pull_consumer_is_deleted(clocked):
     nc = clocked.nc
     await add_stream(nc)
