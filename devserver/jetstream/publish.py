@@ -1,10 +1,11 @@
 """The publish path: a message on a stream subject is checked, stored and acknowledged.
 
 Owns `Publisher`, the half of `Stream` that nats-server keeps in processJetStreamMsg: the checks
-in nats-server's order (sealed, max_msg_size, header size, Nats-Expected-Stream, Nats-TTL,
-Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Msg-Id duplicates,
-Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account limits, discard-new limits,
-then store, rollup, discard-old limits, republish, the PubAck and the consumers' wake-up.
+in nats-server's order (sealed, max_msg_size, header size, Nats-Expected-Stream, Nats-TTL
+allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Msg-Id
+duplicates, Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account limits, Nats-TTL
+valid (raised to the stream's marker TTL), discard-new limits, then store, TTL schedule, rollup,
+discard-old limits, republish, the PubAck and the consumers' wake-up.
 
 This is the hot path: headers are only looked at when the message has a header block (found with
 `headers.get`, nats-server's byte search), the ack is a pre-encoded prefix plus the sequence, and
@@ -14,10 +15,10 @@ the ack goes straight to the router. May import: devserver.protocol, devserver.j
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.accounts import JS_CLIENT, MEMORY
+from devserver.jetstream.msgttl import SECOND, TTL, parse_ttl, with_ttl
 from devserver.jetstream.storage import msg_size
 from devserver.jetstream.timefmt import format_time
 from devserver.protocol.headers import get as header
@@ -40,7 +41,6 @@ EXPECTED_LAST_SUBJ_SEQ = b"Nats-Expected-Last-Subject-Sequence"
 EXPECTED_LAST_SUBJ_SEQ_SUBJ = b"Nats-Expected-Last-Subject-Sequence-Subject"
 EXPECTED_LAST_MSG_ID = b"Nats-Expected-Last-Msg-Id"
 ROLLUP = b"Nats-Rollup"
-TTL = b"Nats-TTL"
 ROLLUP_SUB, ROLLUP_ALL = "sub", "all"
 
 
@@ -69,6 +69,8 @@ class Publisher:
     store: StreamStore
     consumers: dict[str, Any]
     remove_msg: Any
+    _marker_ttl: int  # seconds (Expiry)
+    _add_ttl: Any
 
     def _setup_publish(self) -> None:
         """Cache the config values the hot path reads (called again after every update)."""
@@ -92,13 +94,12 @@ class Publisher:
         self._account_limited = (limits.max_memory if self.storage == MEMORY else limits.max_storage) >= 0
         self._server_limited = self.jsa.js.server_limited
         self._file_sizes = self.storage != MEMORY
-        # one test on the hot path for the rare rules (interest, resource limits, discard new)
-        self._guarded = (
-            self._interest
-            or self._server_limited
-            or self._account_limited
-            or (self._limited and self._discard_new)
-        )
+        # one test on the hot path for the rare rules (interest, resource limits)
+        self._guarded = self._interest or self._server_limited or self._account_limited
+        self._limits_new = self._limited and self._discard_new
+        # TTLs below the marker TTL are raised to it (a marker could otherwise be missed),
+        # unless a subject only ever holds one message
+        self._min_ttl = self._marker_ttl if self._max_per != 1 else 0
         self._now = self._clock.now_ns
         self._mark_dirty = self.jsa.js.dirty.add
 
@@ -129,6 +130,7 @@ class Publisher:
         now = self._now()
         if hdr < 0:
             block = msg_id = rollup = None
+            ttl = 0
             data = payload
         else:
             if hdr > MAX_HEADER:
@@ -136,7 +138,7 @@ class Publisher:
             block = payload[:hdr]
             if not block.startswith(VERSION_LINE):
                 block = strip_status(block)  # a status line is not stored
-            msg_id, rollup, dup = self._check_headers(subject, block, now)
+            msg_id, rollup, ttl, dup = self._check_headers(subject, block, now)
             if dup:
                 return dup
             data = payload[hdr:]
@@ -145,13 +147,21 @@ class Publisher:
             if self._interest and not self._has_interest(subject):
                 seq = store.skip_msgs(1, now)
                 self._record(msg_id, seq, now)
+                if rollup is not None:  # nothing was stored, so nothing is kept
+                    self._rollup(subject, rollup, keep=0)
                 return self._ack_prefix + b"%d}" % seq
             self._check_resources(subject, block, data)
+        if ttl != 0:  # None (invalid) too
+            ttl, block = self._valid_ttl(ttl, block)
+        if self._limits_new:
+            self._check_discard_new(subject, block, data)
         previous = 0
         if self._republish is not None:
             last = store.load_last(subject)
             previous = last.seq if last is not None else 0
         seq = store.store(subject, block, data, now)[0]
+        if ttl > 0:
+            self._add_ttl(seq, now + ttl * SECOND)
         if msg_id is not None or self.last_msg_id:
             self._record(msg_id, seq, now)
         if rollup is not None:
@@ -171,30 +181,35 @@ class Publisher:
         return self._ack_prefix + b"%d}" % seq
 
     def _check_resources(self, subject: str, block: bytes | None, data: bytes) -> None:
-        """Server and account limits, then the discard-new limits of the stream."""
+        """Server and account limits."""
         if self._server_limited and self.jsa.js.limits_exceeded(self.storage):
             raise Reject("JSInsufficientResourcesErr")
         if self._account_limited and self.jsa.would_exceed(self.storage, self._size(subject, block, data)):
             raise Reject("JSAccountResourcesExceededErr")
-        if self._limited and self._discard_new:
-            self._check_discard_new(subject, block, data)
+
+    def _valid_ttl(self, ttl: int | None, block: bytes) -> tuple[int, bytes]:
+        """The TTL to keep (None = invalid, refused only now, as nats-server does) and the
+        header block, rewritten when the TTL was raised to the marker TTL."""
+        if ttl is None:
+            raise Reject("JSMessageTTLInvalidErr")
+        if 0 < ttl < self._min_ttl:
+            return self._min_ttl, with_ttl(block, self._min_ttl)
+        return ttl, block
 
     # -- header rules (only for messages with headers)
 
     def _check_headers(
         self, subject: str, block: bytes, now: int
-    ) -> tuple[str | None, str | None, bytes | None]:
-        """Run the header checks; (msg id, rollup, duplicate ack or None)."""
+    ) -> tuple[str | None, str | None, int | None, bytes | None]:
+        """Run the header checks; (msg id, rollup, TTL in seconds (None = invalid), duplicate
+        ack or None)."""
         value = header(block, EXPECTED_STREAM)
         if value is not None and value.decode() != self.name:
             raise Reject("JSStreamNotMatchErr")
-        ttl = header(block, TTL)
-        if ttl is not None:
-            seconds = parse_ttl(ttl)
-            if seconds is None:
-                raise Reject("JSMessageTTLInvalidErr")
-            if not self._allow_ttl:
-                raise Reject("JSMessageTTLDisabledErr")
+        value = header(block, TTL)
+        ttl = 0 if value is None else parse_ttl(value)
+        if ttl and not self._allow_ttl:  # an invalid TTL is refused later
+            raise Reject("JSMessageTTLDisabledErr")
         value = header(block, EXPECTED_LAST_SUBJ_SEQ)
         if value is not None:
             other = header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ)
@@ -214,7 +229,7 @@ class Publisher:
         if msg_id:
             seen = self.msg_ids.get(msg_id)
             if seen is not None and seen[1] > now - self._window:
-                return msg_id, None, self._ack_prefix + b'%d,"duplicate": true}' % seen[0]
+                return msg_id, None, ttl, self._ack_prefix + b'%d,"duplicate": true}' % seen[0]
         value = header(block, EXPECTED_LAST_MSG_ID)
         if value:
             if value.decode() != self.last_msg_id:
@@ -226,8 +241,8 @@ class Publisher:
             text = rollup.decode()
             if text not in (ROLLUP_SUB, ROLLUP_ALL):
                 raise Reject("JSStreamRollupFailedF", err=f'rollup value invalid: "{text}"')
-            return msg_id, text, None
-        return msg_id, None, None
+            return msg_id, text, ttl, None
+        return msg_id, None, ttl, None
 
     def _record(self, msg_id: str | None, seq: int, now: int) -> None:
         """Remember the last message's id (and for dedupe, until the window passes)."""
@@ -276,11 +291,8 @@ class Publisher:
             while store.bytes > self._max_bytes and store.msgs:
                 remove(store.first_seq)
 
-    def _rollup(self, subject: str, kind: str) -> None:
-        if kind == ROLLUP_SUB:
-            self.purge(subject, 0, 1)
-        else:
-            self.purge(None, 0, 1)
+    def _rollup(self, subject: str, kind: str, keep: int = 1) -> None:
+        self.purge(subject if kind == ROLLUP_SUB else None, 0, keep)
 
     def _has_interest(self, subject: str) -> bool:
         for consumer in self.consumers.values():
@@ -312,30 +324,3 @@ def _uint(value: bytes) -> int:
         return int(value)
     except ValueError:
         return -1
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,
-    "ms": 1_000_000,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
-
-
-def parse_ttl(value: bytes) -> int | None:
-    """Nats-TTL in seconds (-1 = never): `never`, whole seconds >= 1, or a Go duration >= 1s;
-    None when invalid (parseMessageTTL)."""
-    text = value.decode(errors="replace").strip()
-    if text.lower() == "never":
-        return -1
-    if text.isdigit():
-        return int(text) if int(text) >= 1 else None
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    ns = sum(float(n) * _UNIT_NS[u] for n, u in parts)
-    return int(ns // 10**9) if ns >= 10**9 else None

@@ -2,7 +2,7 @@
 
 Owns `Stream` (nats-server's stream.go minus the publish path, which is `publish.Publisher`):
 subscribing to the configured subjects (and to DIRECT.GET when `allow_direct`), state and info,
-config updates, purge, message delete, max_age expiry on the server clock, and the stream's
+config updates, purge, message delete (expiry by age and TTL is `expiry.Expiry`), and the stream's
 folder `<store_dir>/jetstream/<account>/streams/<name>/` with its `meta.inf` (config and created
 time, replaced atomically) from which file streams are recovered at start.
 
@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 from devserver.jetstream import stream_config
 from devserver.jetstream.accounts import API_LEVEL, MEMORY
 from devserver.jetstream.api import ApiError
+from devserver.jetstream.expiry import Expiry
 from devserver.jetstream.publish import MSG_ID, Publisher
 from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
-from devserver.jetstream.timers import Timer, Timers
+from devserver.jetstream.timers import Timer
 from devserver.jetstream.transform import compile_transform
 from devserver.protocol.headers import get as header
 from devserver.store.atomic import write_atomic
@@ -50,10 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("devserver.jetstream")
 
 META_FILE = "meta.inf"
-EXPIRY_RETRY = 100_000_000  # expiry held back by a snapshot tries again this much later
 
 
-class Stream(Publisher):
+class Stream(Publisher, Expiry):
     def __init__(self, jsa: JsAccount, config: dict[str, Any], created: int, directory: Path | None) -> None:
         self.jsa = jsa
         self.js = jsa.js
@@ -86,12 +86,12 @@ class Stream(Publisher):
             if republish
             else None
         )
+        self._setup_expiry()
         self._setup_publish()
 
     def start(self) -> None:
         """Listen on the stream's subjects (and DIRECT.GET when allowed)."""
-        if self._max_age and self._expiry is None:
-            self._schedule_expiry()
+        self._start_expiry()
         server, account = self.server, self.jsa.account
         on_msg = self.on_msg if self._transform is None else self._on_transformed
         for subject in self.config.get("subjects", []):
@@ -105,9 +105,7 @@ class Stream(Publisher):
         for sub in self._subs:
             self.server.unsubscribe(self.jsa.account, sub)
         self._subs.clear()
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
+        self._stop_expiry()
 
     def _on_transformed(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
         mapped = self._transform(subject.decode())
@@ -148,11 +146,8 @@ class Stream(Publisher):
             self.stop()
             self.start()
         self._apply_config()
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if self._max_age:
-            self._schedule_expiry()
+        self._stop_expiry()
+        self._start_expiry()
         if self._limited:
             self._trim()
         self.write_meta()
@@ -279,34 +274,6 @@ class Stream(Publisher):
         last = store.load_last()
         raw = header(last.headers, MSG_ID) if last is not None and last.headers else None
         self.last_msg_id = raw.decode() if raw else ""
-
-    # -- max_age
-
-    def _schedule_expiry(self) -> None:
-        first_ts = self.store.first_ts
-        if not first_ts:
-            return
-        self._expiry = Timers.of(self.server).at(first_ts + self._max_age, self._expire)
-
-    def _expire(self) -> None:
-        self._expiry = None
-        from devserver.jetstream.snapshot import in_progress  # noqa: PLC0415 - snapshot imports us
-
-        if in_progress(self):  # nothing expires while a snapshot is being sent (the seed)
-            self._expiry = Timers.of(self.server).after(EXPIRY_RETRY, self._expire)
-            return
-        store = self.store
-        horizon = self._clock.now_ns() - self._max_age
-        if not self.consumers:
-            store.expire_before(horizon)
-        while self.consumers and store.msgs:  # one by one, so each consumer hears of it
-            first = store.load(store.first_seq)
-            if first is None or first.ts > horizon:
-                break
-            self.remove_msg(first.seq)
-        if store.msgs:
-            self._schedule_expiry()
-        self.js.dirty.add(self)
 
     # -- persistence
 
