@@ -68,6 +68,7 @@ class Publisher:
     config: dict[str, Any]
     store: StreamStore
     consumers: dict[str, Any]
+    followers: list[Any]
     remove_msg: Any
     _marker_ttl: int  # seconds (Expiry)
     _add_ttl: Any
@@ -121,13 +122,13 @@ class Publisher:
                 js.unflushed_acks = 0
                 self.server.flush_now()
 
-    def _ingest(self, subject: str, hdr: int, payload: bytes) -> bytes:
-        """Store one message; the ack to send, or Reject."""
+    def _ingest(self, subject: str, hdr: int, payload: bytes, ts: int = 0) -> bytes:
+        """Store one message (a mirror passes the origin's timestamp); the ack to send, or Reject."""
         if self._sealed:
             raise Reject("JSStreamSealedErr")
         if 0 <= self._max_msg_size < len(payload):
             raise Reject("JSStreamMessageExceedsMaximumErr")
-        now = self._now()
+        now = ts or self._now()
         if hdr < 0:
             block = msg_id = rollup = None
             ttl = 0
@@ -178,6 +179,9 @@ class Publisher:
                 wake = getattr(consumer, "on_message", None)
                 if wake is not None:
                     wake(seq, subject)
+        if self.followers:  # mirrors and sources of this stream (sourcing.py)
+            for follower in list(self.followers):
+                follower.on_origin_message(seq, subject)
         return self._ack_prefix + b"%d}" % seq
 
     def _check_resources(self, subject: str, block: bytes | None, data: bytes) -> None:

@@ -288,7 +288,7 @@ def _check_features(cfg: dict[str, Any], pedantic: bool) -> None:
 
 
 def _check_sources(cfg: dict[str, Any], jsa) -> None:
-    """Mirror and sources (checkStreamCfg's pre-checks; sourcing itself is not served)."""
+    """Mirror and sources: checkStreamCfg's checks, in its order."""
     mirror = cfg.get("mirror")
     if mirror is not None:
         if cfg.get("first_seq"):
@@ -341,6 +341,50 @@ def _check_sources(cfg: dict[str, Any], jsa) -> None:
         for tr in src.get("subject_transforms", []):
             if tr.get("src") and not subj.is_valid(tr["src"]):
                 raise ApiError("JSSourceInvalidSubjectFilter", err=f"invalid subject {tr['src']}")
+        origin = jsa.streams.get(src["name"]) if "external" not in src else None
+        if origin is not None:
+            size, theirs = cfg.get("max_msg_size", 0), origin.config["max_msg_size"]
+            if 0 < size < theirs:
+                raise ApiError("JSSourceMaxMessageSizeTooBigErr")
+    _check_external(cfg)
+    _check_cycle(cfg, jsa)
+
+
+def _check_external(cfg: dict[str, Any]) -> None:
+    """An external API prefix must not reach this account's own API."""
+    links = ([cfg["mirror"]] if "mirror" in cfg else []) + cfg.get("sources", [])
+    for link in links:
+        api = link.get("external", {}).get("api", "")
+        if not api:
+            continue
+        if not subj.is_valid_publish(api):
+            raise _invalid(f'stream external api prefix "{api}" must be a valid subject without wildcards')
+        if subj.collide(api, "$JS.API"):
+            raise ApiError("JSStreamExternalApiOverlapErrF", prefix=api, subject="$JS.API")
+
+
+def _check_cycle(cfg: dict[str, Any], jsa) -> None:
+    """A stream may not (through other streams) source or mirror itself: sourcing would loop."""
+    visited: set[str] = set()
+    queue = [cfg]
+    while queue:
+        current = queue.pop(0)
+        visited.add(current["name"])
+        for src in current.get("sources", []):
+            if "external" in src:
+                continue
+            if src["name"] in visited:
+                pattern = src.get("filter_subject", "")
+                if not pattern or any(subj.collide(s, pattern) for s in current.get("subjects", [])):
+                    raise _invalid("detected cycle")
+            elif src["name"] in jsa.streams:
+                queue.append(jsa.streams[src["name"]].config)
+        mirror = current.get("mirror")
+        if mirror and "external" not in mirror:
+            if mirror["name"] in visited:
+                raise _invalid("detected cycle")
+            if mirror["name"] in jsa.streams:
+                queue.append(jsa.streams[mirror["name"]].config)
 
 
 _RESERVED = ("$JS.>", "$JSC.>", "$NRG.>")

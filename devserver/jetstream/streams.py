@@ -38,6 +38,7 @@ from devserver.jetstream.accounts import API_LEVEL, MEMORY
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.expiry import Expiry
 from devserver.jetstream.publish import MSG_ID, Publisher
+from devserver.jetstream.sourcing import Sourcing
 from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer
@@ -65,6 +66,8 @@ class Stream(Publisher, Expiry):
         self.directory = directory
         self.store = open_store(directory, config.get("first_seq", 0), self.js.options.sync_interval)
         self.consumers: dict[str, Any] = {}
+        self.followers: list[Any] = []  # mirrors and sources reading this stream
+        self.sourcing = Sourcing(self)
         self.msg_ids: dict[str, tuple[int, int]] = {}
         self.last_msg_id = ""
         self._subs: list = []
@@ -100,6 +103,7 @@ class Stream(Publisher, Expiry):
             from devserver.jetstream.direct import subscribe_direct  # noqa: PLC0415 - direct imports us
 
             self._subs.extend(subscribe_direct(self))
+        self.sourcing.start()
 
     def stop(self) -> None:
         for sub in self._subs:
@@ -116,6 +120,7 @@ class Stream(Publisher, Expiry):
 
     def close(self) -> None:
         self.stop()
+        self.sourcing.stop()
         for consumer in list(self.consumers.values()):
             hook = getattr(consumer, "on_stream_close", None)
             if hook is not None:
@@ -125,6 +130,9 @@ class Stream(Publisher, Expiry):
     def delete(self) -> None:
         """Remove the stream, its consumers and its files."""
         self.stop()
+        self.sourcing.stop()
+        for follower in list(self.followers):
+            follower.on_origin_deleted()
         for consumer in list(self.consumers.values()):
             hook = getattr(consumer, "on_stream_delete", None)
             if hook is not None:
@@ -146,6 +154,7 @@ class Stream(Publisher, Expiry):
             self.stop()
             self.start()
         self._apply_config()
+        self.sourcing.update(config)
         self._stop_expiry()
         self._start_expiry()
         if self._limited:
@@ -217,10 +226,7 @@ class Stream(Publisher, Expiry):
         }
         if cluster:
             info["cluster"] = {"leader": self.server.server_name}
-        if "mirror" in self.config:
-            info["mirror"] = _source_info(self.config["mirror"])
-        if "sources" in self.config:
-            info["sources"] = [_source_info(src) for src in self.config["sources"]]
+        self.sourcing.add_info(info)
         info["ts"] = format_time(self._clock.now_ns())
         return info
 
@@ -284,16 +290,6 @@ class Stream(Publisher, Expiry):
         self.directory.mkdir(parents=True, exist_ok=True)
         doc = {"created": format_time(self.created), "config": self.config}
         write_atomic(self.directory / META_FILE, json.dumps(doc, indent=2).encode())
-
-
-def _source_info(source: dict[str, Any]) -> dict[str, Any]:
-    """StreamSourceInfo of a mirror or source: sourcing is not served, so never active."""
-    info: dict[str, Any] = {"name": source["name"]}
-    if "external" in source:
-        info["external"] = source["external"]
-    info["lag"] = 0
-    info["active"] = -1
-    return info
 
 
 def stream_dir(jsa: JsAccount, name: str, storage: str) -> Path | None:
