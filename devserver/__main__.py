@@ -12,7 +12,7 @@ import time
 from devserver import DevServer, new_event_loop
 from devserver.config import ConfigError, options_from_args
 from devserver.options import USAGE, Options, UsageError
-from devserver.server import VERSION
+from devserver.server import VERSION, StartError
 
 
 class _NatsFormatter(logging.Formatter):
@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None, defaults: list[str] | None = None) -> in
     loop = new_event_loop()
     try:
         loop.run_until_complete(serve(opts))
-    except OSError as err:
-        logging.getLogger("devserver").critical("Error listening on port: %s", err)
+    except StartError as err:
+        logging.getLogger("devserver").critical("%s", err)
         return 1
     finally:
         loop.close()

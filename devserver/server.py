@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import random
 import secrets
 from collections.abc import Callable
@@ -32,6 +33,10 @@ log = logging.getLogger("devserver")
 def _server_id() -> str:
     """56 characters from the base32 alphabet starting with N, like an nkey server id."""
     return "N" + base64.b32encode(secrets.token_bytes(35)).decode()[:55]
+
+
+class StartError(OSError):
+    """The server cannot start: the message is what nats-server logs before exiting."""
 
 
 class Account:
@@ -118,9 +123,13 @@ class Server:
             if opts.auth_timeout == AUTH_TIMEOUT:  # nats-server's default leaves time for the handshake
                 opts.auth_timeout = (opts.tls.get("timeout") or TLS_TIMEOUT) + 1.0
         port = 0 if opts.port == RANDOM_PORT else opts.port
-        self._listener = await self.loop.create_server(
-            lambda: Connection(self), opts.host, port, reuse_address=True, backlog=1024
-        )
+        try:
+            self._listener = await self.loop.create_server(
+                lambda: Connection(self), opts.host, port, reuse_address=True, backlog=1024
+            )
+        except OSError as err:
+            why = f"listen tcp {opts.host}:{port}: bind: {os.strerror(err.errno).lower()}"
+            raise StartError(f'Error listening on port: {opts.host}:{port}, "{why}"') from err
         self.port = self._listener.sockets[0].getsockname()[1]
         log.info("Listening for client connections on %s:%d", opts.host, self.port)
         if self.tls_context is not None:
@@ -133,8 +142,12 @@ class Server:
         except ImportError:
             log.warning("JetStream is not available in this build")
             return
-        self.jetstream = JetStream(self)
-        self.jetstream.start()
+        try:
+            self.jetstream = JetStream(self)
+            self.jetstream.start()
+        except OSError as err:
+            why = err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
+            raise StartError(f"Can't start JetStream: {why}") from err
 
     async def stop(self) -> None:
         if self._listener is not None:

@@ -52,7 +52,11 @@ class JetStream:
     def _default_store(self) -> int:
         if self.store_dir is None:
             return _default_memory()
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # worded as nats-server's fatal start error
+            why = f"mkdir {err.filename}: {os.strerror(err.errno).lower()}"
+            raise OSError(err.errno, f"could not create storage directory - {why}") from err
         return shutil.disk_usage(self.store_dir).free
 
     # -- lifecycle
@@ -138,7 +142,10 @@ class JetStream:
     def stop(self) -> None:
         for jsa in self.accounts.values():
             for stream in list(jsa.streams.values()):
-                stream.close()
+                try:
+                    stream.close()
+                except OSError as err:  # e.g. its directory was removed under us: close the others
+                    log.error("Error closing stream '%s > %s': %s", jsa.name, stream.name, err)
 
     # -- paths and resources
 
