@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 UPLOAD_CHUNK = 64 * 1024
-HEADER_MAGIC = b"DEVSNAP1"
+HEADER_MAGIC = b"DEVSNAP2"
 
 
 class Client:

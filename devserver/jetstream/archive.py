@@ -9,10 +9,19 @@ framing (the Snappy framing format with S2's stream identifier) made of uncompre
 
 Inside, the archive is one stream of bytes, little-endian:
 
-    "DEVSNAP1"                                          magic, 8 bytes
+    "DEVSNAP2"                                          magic, 8 bytes
     <u32 size> <u32 crc32> <JSON header>                config, created, state, consumers
-    <message record> ...                                every message, ascending sequence
+    <batch> ...                                         every message, ascending sequence
     <end record>                                        the stream's last sequence and time
+
+A batch (devserver/store/bulk.py) is a run of messages with the file store's index columns,
+so a file stream's restore takes each part whole instead of message by message:
+
+    "MSGS" <u32 count> <u32 names size> <u32 records size> <u32 crc32 of columns and names>
+    <u64 seq> * count  <u32 length word> * count  <u32 subject id> * count
+    <names>                                             "<id> <subject>" lines for the ids
+                                                        not named (so) by an earlier batch
+    <message record> * count
 
 Message records are the file store's (devserver/store/records.py), so a file stream's records
 travel as they lie on disk: u32 length and flags, u64 sequence, i64 timestamp (ns), u16 subject
@@ -20,24 +29,29 @@ length, [u32 header length], subject, header block, payload, u32 crc32, u32 end 
 record is that format's F_LAST marker, holding the last sequence (sequences deleted at the end
 stay a gap) and the last timestamp. Every 64 KiB is also covered by its S2 chunk's CRC-32C.
 
-`frame()` writes the outer layer and `header()`, `end()` the inner records around them;
-`Reader` undoes both layers incrementally (a frame or record may be cut anywhere between two
+`frame()` writes the outer layer and `header()`, `batch()`, `end()` the inner parts;
+`Reader` undoes both layers incrementally (a frame or batch may be cut anywhere between two
 uploaded chunks) and raises `ArchiveError` with the text a failed restore reports.
-May import: devserver.store.records, the standard library and google_crc32c.
+May import: devserver.store.records, devserver.store.bulk, the standard library and
+google_crc32c.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import sys
+from array import array
+from collections.abc import Iterator
 from typing import Any
 from zlib import crc32
 
 import google_crc32c
 
 from devserver.store import records
+from devserver.store.bulk import Batch
 
-MAGIC = b"DEVSNAP1"
+MAGIC = b"DEVSNAP2"
 STREAM_ID = b"\xff\x06\x00\x00S2sTwO"
 FRAME_DATA = 64 * 1024  # data bytes in one S2 chunk (the Snappy framing limit)
 _UNCOMPRESSED = 0x01
@@ -45,6 +59,9 @@ _COMPRESSED = 0x00
 _FRAME_HEAD = struct.Struct("<I")  # chunk type (low byte) and length (high 24 bits)
 _CRC = struct.Struct("<I")
 _HEADER = struct.Struct("<II")  # size and crc32 of the JSON header
+_BATCH = struct.Struct("<4sIIII")  # tag, count, names size, records size, crc32
+BATCH_TAG = b"MSGS"
+_COLUMNS = "QII"  # sequences, length words, subject ids
 CORRUPT = "s2: corrupt input"  # nats-server's words for a stream its S2 reader cannot read
 FOREIGN = "snapshot archive was not written by devserver"
 
@@ -75,6 +92,30 @@ def header(config: dict[str, Any], created: str, state: dict[str, Any], consumer
     """The magic and the JSON header that open every archive."""
     doc = json.dumps({"config": config, "created": created, "state": state, "consumers": consumers}).encode()
     return MAGIC + _HEADER.pack(len(doc), crc32(doc)) + doc
+
+
+def batch(b: Batch) -> bytes:
+    """A batch of messages with its columns."""
+    names = "\n".join(f"{sid} {name}" for sid, name in b.names.items()).encode()
+    columns = [_little(col) for col in (b.seqs, b.words, b.sids)]
+    check = crc32(names, crc32(columns[2], crc32(columns[1], crc32(columns[0]))))
+    head = _BATCH.pack(BATCH_TAG, len(b.seqs), len(names), len(b.records), check)
+    return b"".join((head, *columns, names, b.records))
+
+
+def _little(col: array) -> bytes:
+    if sys.byteorder == "big":
+        col = array(col.typecode, col)
+        col.byteswap()
+    return col.tobytes()
+
+
+def _column(code: str, data: memoryview) -> array:
+    col = array(code)
+    col.frombytes(data)
+    if sys.byteorder == "big":
+        col.byteswap()
+    return col
 
 
 def end(last_seq: int, last_ts: int) -> bytes:
@@ -154,26 +195,47 @@ class Reader:
         del data[: start + size]
         return True
 
-    def pending(self) -> bytes:
-        """The decoded bytes after the header not taken yet (empty before the header is in)."""
+    def batches(self) -> Iterator[Batch]:
+        """The batches complete so far (none before the header is in); then the end record."""
         if self.done or (self.header is None and not self._parse_header()):
-            return b""
-        return bytes(self._data)
-
-    def take(self, size: int) -> None:
-        """`size` bytes of message records were used; an end record may follow them."""
-        data = self._data
-        del data[:size]
-        if len(data) < records.MARKER_LEN:
             return
+        data = self._data
+        while len(data) >= records.MARKER_LEN:
+            if data[:4] != BATCH_TAG:
+                self._end()
+                return
+            count, nsize, rsize, check = _BATCH.unpack_from(data)[1:]
+            total = _BATCH.size + 16 * count + nsize + rsize
+            if len(data) < total:
+                return
+            with memoryview(data) as view:
+                got = self._batch(view[_BATCH.size : total], count, nsize, check)
+            del data[:total]
+            yield got
+
+    def _batch(self, view: memoryview, count: int, nsize: int, check: int) -> Batch:
+        at, columns = 0, []
+        for code in _COLUMNS:
+            size = count * array(code).itemsize
+            columns.append(_column(code, view[at : at + size]))
+            at += size
+        names = bytes(view[at : at + nsize])
+        if crc32(names, crc32(view[:at])) != check:
+            raise ArchiveError("snapshot batch failed its checksum")
+        table = {}
+        for line in names.decode().split("\n") if names else ():
+            sid, _, name = line.partition(" ")
+            table[int(sid)] = name
+        return Batch(*columns, table, bytes(view[at + nsize :]))
+
+    def _end(self) -> None:
+        """The end record, which must come last (bytes after it fail at the end of the upload)."""
+        data = self._data
         flags, seq, ts, _slen = records.HEAD.unpack_from(data)
-        if not flags & records.NOT_MSG:
-            return  # a record not complete yet
-        size = flags & records.LEN_MASK
-        if not flags & records.F_LAST or size != records.MARKER_LEN or not records.intact(data, 0, size):
+        if flags != records.MARKER_LEN | records.F_LAST or not records.intact(data, 0, records.MARKER_LEN):
             raise ArchiveError(f"bad record for sequence {seq}")
         self.done, self.last_seq, self.last_ts = True, seq, ts
-        del data[:size]
+        del data[: records.MARKER_LEN]
 
     def leftover(self) -> bool:
         """Bytes after the end record, or an unfinished frame or record?"""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from devserver.jetstream import stream_events, templates
 from devserver.jetstream.accounts import MEMORY, AccountLimits, JsAccount
 from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
+from devserver.jetstream.restore import clear_leftovers
 from devserver.jetstream.streams import recover_stream
 from devserver.jetstream.timers import Timers
 
@@ -116,7 +117,10 @@ class JetStream:
     def recover(self, jsa: JsAccount) -> None:
         """Load the file streams of an account from the store directory."""
         folder = self.account_dir(jsa.name)
-        if folder is None or not folder.is_dir():
+        if folder is None:
+            return
+        clear_leftovers(folder)
+        if not folder.is_dir():
             return
         for path in sorted(folder.iterdir()):
             if path.is_dir():

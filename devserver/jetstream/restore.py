@@ -4,15 +4,20 @@ Owns nats-server's jsStreamRestoreRequest and processStreamRestore. The request 
 is checked in nats-server's order (empty 10003, JSON 10025, name 10056/10128, the stream config
 rules, limits, an existing stream 10130; every error reply also carries `"deliver_subject":""`),
 RESTORE_CREATE goes out and the reply names `$JS.SNAPSHOT.RESTORE.<stream>.<id>`. Each chunk
-sent there as a request is decoded (archive.py) into a store of its own and answered with an
-empty message; an empty chunk ends the upload and is answered with a `stream_create_response`
+sent there as a request is answered with an empty message (written out at once, so the client
+sends the next one while this one is decoded, as nats-server acks a chunk once it is set aside)
+and decoded (archive.py) into a store of its own, a batch of messages at a time (a file store
+takes each batch's records and index columns whole: storage.import_batch); an empty chunk ends
+the upload and is answered with a `stream_create_response`
 (the new stream's info, or 10062 `restore failed: ...`). As in nats-server, a broken archive
 still gets its chunk acked and fails on the next chunk or at the end; a chunk without a reply
 subject aborts; no chunk for 5 s abandons the restore silently.
 
 Nothing is visible before the end: a file stream is rebuilt under
-`<account>/restores/<id>/` and moved into `streams/` only when complete, a memory stream's
-store is held aside; a failed or stalled restore leaves nothing behind. The restored stream
+`<account>/restores/<id>/` (its store fsynced, its meta.inf written) and renamed into
+`streams/` only when complete, the open store moving with it; a memory stream's store is held
+aside. A failed or stalled restore leaves nothing behind, and what a crash left in `restores/`
+is removed when the account is recovered (`clear_leftovers`). The restored stream
 has the archive's messages with their sequences (gaps included), timestamps and headers, and
 its consumers with their delivery and ack state.
 
@@ -32,7 +37,15 @@ from devserver import subjects as subj
 from devserver.jetstream import advisories, archive, consumer_store, stream_config, stream_events
 from devserver.jetstream.api import ApiError, Request, Route, encode, envelope, error_envelope
 from devserver.jetstream.consumers import Consumer
-from devserver.jetstream.storage import StoreError, import_records, open_store
+from devserver.jetstream.storage import (
+    MSGS_DIR,
+    StoreError,
+    StreamStore,
+    Subjects,
+    fsync_dir,
+    import_batch,
+    open_store,
+)
 from devserver.jetstream.streams import Stream, stream_dir
 from devserver.jetstream.timers import Timer, Timers
 from schemas import subjects
@@ -45,6 +58,11 @@ log = logging.getLogger("devserver.jetstream")
 STALL = 5_000_000_000  # no chunk for this long: the restore is abandoned
 RESTORES_DIR = "restores"  # beside the account's streams/ folder: restores in progress
 CREATE_RESPONSE = "stream_create_response"
+
+
+def clear_leftovers(streams_dir: Path) -> None:
+    """Remove the restores a crash interrupted (they sit beside the account's streams/ folder)."""
+    shutil.rmtree(streams_dir.parent / RESTORES_DIR, ignore_errors=True)
 
 
 def stream_restore(req: Request) -> dict[str, Any]:
@@ -85,6 +103,7 @@ class Restore:
         self.id = advisories.event_id()
         self.subject = subjects.snapshot_restore(self.name, self.id)
         self.reader = archive.Reader()
+        self.subjects = Subjects()
         self.size = 0
         self.error = ""
         self.directory = self._work_dir()
@@ -124,11 +143,12 @@ class Restore:
             self._reply(reply.decode(), self._failure())
             return
         self.size += len(data)
+        self.jsa.send(reply, b"")
+        self.server.flush_now()
         try:
             self._take(data)
         except (archive.ArchiveError, StoreError) as exc:
             self.error = str(exc)
-        self.jsa.send(reply, b"")
         self._timer = self.timers.after(STALL, self._stalled)
 
     def _take(self, data: bytes) -> None:
@@ -137,11 +157,12 @@ class Restore:
         if reader.done:
             raise archive.ArchiveError("data after the end of the archive")
         reader.feed(data)
-        block = reader.pending()
+        for batch in reader.batches():
+            if not self.headed:
+                self._start_at()
+            import_batch(store, batch, self.subjects)
         if reader.header is not None and not self.headed:
             self._start_at()
-        if block:
-            reader.take(import_records(store, block))
         if reader.done and reader.last_seq > store.last_seq:
             store.skip_msgs(reader.last_seq - store.last_seq, reader.last_ts)
 
@@ -231,21 +252,31 @@ class Restore:
             stream = Stream(jsa, self.config, now, None)
             stream.store = store
         else:
-            store.close()
-            final = stream_dir(jsa, name, self.config["storage"])
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.directory, final)
-            with contextlib.suppress(OSError):  # the restores folder goes when it is empty
-                self.directory.parent.rmdir()
-            self.directory = None
-            stream = Stream(jsa, self.config, now, final)
-            stream.write_meta()
+            stream = self._move_in(store, now)
         stream.rebuild_dedupe()
         consumers = [self._consumer(stream, doc) for doc in (self.reader.header or {}).get("consumers", [])]
         jsa.streams[name] = stream
         stream.start()
         for consumer in consumers:
             consumer.start()
+        return stream
+
+    def _move_in(self, store: StreamStore, now: int) -> Stream:
+        """The complete file stream, made durable in the work folder, renamed into streams/ at
+        once; its store stays open (reopening would read back every block)."""
+        work, final = self.directory, stream_dir(self.jsa, self.name, self.config["storage"])
+        stream = Stream(self.jsa, self.config, now, None)
+        stream.directory = work
+        stream.write_meta()
+        store.sync()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work, final)
+        fsync_dir(final.parent)
+        store.moved(final / MSGS_DIR)
+        with contextlib.suppress(OSError):  # the restores folder goes when it is empty
+            work.parent.rmdir()
+        self.directory = None
+        stream.directory, stream.store = final, store
         return stream
 
     def _consumer(self, stream: Stream, doc: dict[str, Any]) -> Consumer:

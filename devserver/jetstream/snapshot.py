@@ -26,7 +26,7 @@ from devserver import subjects as subj
 from devserver.jetstream import advisories, archive, consumer_store
 from devserver.jetstream.accounts import JS_CLIENT
 from devserver.jetstream.api import ApiError, Request, Route
-from devserver.jetstream.storage import export_records
+from devserver.jetstream.storage import Subjects, export_batch
 from devserver.jetstream.streams import lookup
 from devserver.jetstream.timefmt import format_time
 from devserver.jetstream.timers import Timer, Timers
@@ -97,11 +97,11 @@ def archive_bytes(stream: Stream, include_consumers: bool) -> tuple[dict[str, An
 
     def pieces() -> Iterator[bytes]:
         yield archive.STREAM_ID + archive.frame(opening)
-        seq = store.first_seq or 1
+        seq, sent = store.first_seq or 1, Subjects()
         while seq <= last_seq:
-            block, seq = export_records(store, seq, last_seq, BATCH)
-            if block:
-                yield archive.frame(block)
+            batch, seq = export_batch(store, seq, last_seq, BATCH, sent)
+            if batch.seqs:
+                yield archive.frame(archive.batch(batch))
         yield archive.frame(archive.end(last_seq, last_ts))
 
     return state, pieces()

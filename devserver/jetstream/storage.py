@@ -6,17 +6,19 @@ server (`--memory`, or a DevServer without store_dir), otherwise a `FileStore` i
 streams, consumers and the API use that protocol directly (`store`, `load`, `load_next(start,
 filter)`, `load_last`, `remove`, `purge`, `compact`, `expire_before`, counters as attributes).
 `msg_size()` is the accounted size of a message before it is stored, as the store will count it.
-`export_records()` / `import_records()` move messages as store records (records.py) for
-snapshots and restores: a file store copies them as stored (store/bulk.py), any other store
-goes message by message.
+`export_batch()` / `import_batch()` move messages as batches of store records (records.py) with
+their index columns for snapshots and restores: a file store copies both as stored
+(store/bulk.py), any other store goes message by message.
 May import: devserver.store.
 """
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 from devserver.store import bulk, records
+from devserver.store.atomic import fsync_dir
 from devserver.store.base import (
     SequenceMismatch,
     StoredMsg,
@@ -25,16 +27,20 @@ from devserver.store.base import (
     file_msg_size,
     memory_msg_size,
 )
+from devserver.store.bulk import Batch, Subjects
 from devserver.store.file import FileStore
 from devserver.store.memory import MemoryStore
 
 __all__ = [
     "MSGS_DIR",
+    "Batch",
     "StoreError",
     "StoredMsg",
     "StreamStore",
-    "export_records",
-    "import_records",
+    "Subjects",
+    "export_batch",
+    "fsync_dir",
+    "import_batch",
     "msg_size",
     "open_store",
 ]
@@ -64,36 +70,51 @@ def msg_size(file: bool, subject: str, headers: bytes | None, data: bytes) -> in
     return memory_msg_size(len(subject), hlen, len(data))
 
 
-def export_records(store: StreamStore, start: int, stop: int, max_bytes: int) -> tuple[bytes, int]:
-    """Records of the messages from `start` to `stop`, about `max_bytes` of them, and the
-    sequence to go on from (past `stop` when done)."""
+def export_batch(
+    store: StreamStore, start: int, stop: int, max_bytes: int, sent: Subjects
+) -> tuple[Batch, int]:
+    """The messages from `start` to `stop`, about `max_bytes` of them, as a batch of records with
+    their index columns; and the sequence to go on from (past `stop` when done). `sent` holds
+    the subject ids earlier batches named."""
     if isinstance(store, FileStore):
-        return bulk.raw_records(store, start, stop, max_bytes)
+        return bulk.raw_batch(store, start, stop, max_bytes, sent)
     out: list[bytes] = []
+    seqs, words, sids = array("Q"), array("I"), array("I")
+    ids = {name: sid for sid, name in sent.names.items()}
     size = 0
     msg = store.load_next(start)
     while msg is not None and msg.seq <= stop and size < max_bytes:
         record = records.pack_msg(msg.seq, msg.ts, msg.subject.encode(), msg.headers, msg.data)
         out.append(record)
         size += len(record)
+        seqs.append(msg.seq)
+        words.append(len(record) | (records.F_HDR if msg.headers else 0))
+        sids.append(ids.setdefault(msg.subject, len(ids)))
         msg = store.load_next(msg.seq + 1)
-    return b"".join(out), stop + 1 if msg is None else min(msg.seq, stop + 1)
+    present = set(sids)
+    names = sent.news({sid: name for name, sid in ids.items() if sid in present})
+    batch = Batch(seqs, words, sids, names, b"".join(out))
+    return batch, stop + 1 if msg is None else min(msg.seq, stop + 1)
 
 
-def import_records(store: StreamStore, buf: bytes) -> int:
-    """Append the message records at the start of `buf` with their own sequences, up to the
-    first one not complete or not a message (a marker); how many bytes that took. StoreError
-    when a record is damaged or out of order."""
+def import_batch(store: StreamStore, batch: Batch, subjects: Subjects) -> None:
+    """Append a batch's messages with their own sequences; `subjects` carries the sender's subject
+    ids from batch to batch. StoreError when a record is damaged or the batch does not hold
+    together, SequenceMismatch when it is out of order."""
     if isinstance(store, FileStore):
-        return bulk.store_raw(store, buf)
-    head, hlen = records.HEAD.unpack_from, records.HLEN.unpack_from
+        bulk.store_batch(store, batch, subjects)
+        return
+    subjects.names.update(batch.names)
+    buf, head, hlen = batch.records, records.HEAD.unpack_from, records.HLEN.unpack_from
     pos, n = 0, len(buf)
-    while pos + records.MARKER_LEN <= n:
-        flags, seq, ts, slen = head(buf, pos)
-        end = pos + (flags & records.LEN_MASK)
-        if flags & records.NOT_MSG or end > n:
-            break
-        if end - pos < records.MARKER_LEN or not records.intact(buf, pos, end):
+    if not len(batch.seqs) == len(batch.words) == len(batch.sids):
+        raise StoreError("batch columns do not match its records")
+    for seq, word, sid in zip(batch.seqs, batch.words, batch.sids, strict=True):
+        end = pos + (word & records.LEN_MASK)
+        if end > n or end - pos < records.MARKER_LEN or not records.intact(buf, pos, end):
+            raise StoreError(f"message sequence {seq} failed its checksum")
+        flags, got, ts, slen = head(buf, pos)
+        if got != seq or flags != word:
             raise StoreError(f"message sequence {seq} failed its checksum")
         if seq <= store.last_seq:
             raise SequenceMismatch(f"message sequence {seq} out of order")
@@ -104,7 +125,10 @@ def import_records(store: StreamStore, buf: bytes) -> int:
             at += 4
             headers = buf[at + slen : at + slen + size]
         subject = buf[at : at + slen].decode()
+        if subjects.names.get(sid) != subject:
+            raise StoreError(f"message sequence {seq} is not on the subject its batch names")
         data = buf[at + slen + (len(headers) if headers else 0) : end - 8]
         store.store_at(seq, subject, headers, data, ts)
         pos = end
-    return pos
+    if pos != n:
+        raise StoreError("batch columns do not match its records")

@@ -1,18 +1,27 @@
-"""Bulk copies of a file store's records, for stream snapshots and restores.
+"""Bulk copies of a file store's messages, for stream snapshots and restores.
 
-Owns the two fast paths of `devserver/jetstream/snapshot.py` and `restore.py` for file streams:
-`raw_records` reads the records (records.py) of live messages as they lie in the block files,
-whole runs at once, and `store_raw` appends such records to a store with their own sequences,
-checking each one's checksum, without decoding and re-encoding the messages. Any store can
-do the same slowly through `load_next` / `store_at`; these work on `FileStore` internals and
-live beside it.
+Owns `Batch` and the file store's two fast paths of `devserver/jetstream/snapshot.py` and
+`restore.py`. A batch is a run of messages as records (records.py) together with their index
+columns: sequences, record length words (length | F_HDR) and subject ids, with the names of
+those ids. `raw_batch` reads the records of live messages as they lie in the block files, whole
+runs at once, and slices the columns out of the index; `store_batch` appends a batch's records
+to the blocks and its columns to the index in one piece each, so a restore does no work per
+message in Python. A record's own checksum is checked when it is read, as for every block;
+here the batch is checked for shape (lengths add up, sequences ascend, first and last record
+agree with their columns). Any store can do the same slowly through `load_next` / `store_at`;
+these work on `FileStore` internals and live beside it.
 
 May import: devserver.store.*.
 """
 
 from __future__ import annotations
 
-from zlib import crc32
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate, compress, islice, repeat
+from operator import and_, lt, or_
+from typing import NamedTuple
 
 from devserver.store import records
 from devserver.store.base import SequenceMismatch, StoreError
@@ -20,13 +29,35 @@ from devserver.store.file import HAS_HEADERS, WRITE_BUFFER, FileStore
 from devserver.store.index import DEAD
 
 
-def raw_records(store: FileStore, start: int, stop: int, max_bytes: int) -> tuple[bytes, int]:
-    """The records of the live messages from `start` to `stop` as stored, one after the other,
-    about `max_bytes` of them; and the sequence to go on from (past `stop` when done)."""
+class Batch(NamedTuple):
+    seqs: array  # "Q": ascending sequences
+    words: array  # "I": each record's first word, its length | F_HDR
+    sids: array  # "I": subject ids, the sender's
+    names: dict[int, str]  # the ids named differently, or not at all, in the batches before
+    records: bytes  # the records, one after the other
+
+
+@dataclass
+class Subjects:
+    """The sender's subject ids over a run of batches: their names, and ours where they differ."""
+
+    names: dict[int, str] = field(default_factory=dict)
+    moved: dict[int, int] = field(default_factory=dict)
+
+    def news(self, present: dict[int, str]) -> dict[int, str]:
+        """Sending: the names in `present` the receiver does not know yet (now noted as sent)."""
+        fresh = dict(present.items() - self.names.items())
+        self.names.update(fresh)
+        return fresh
+
+
+def raw_batch(store: FileStore, start: int, stop: int, max_bytes: int, sent: Subjects) -> tuple[Batch, int]:
+    """The live messages from `start` to `stop` as stored, about `max_bytes` of them; and the
+    sequence to go on from (past `stop` when done). `sent` is what earlier batches named."""
     store.flush()
     seqs, sids, sizes, offs = store._seqs, store._sids, store._sizes, store._extra
     n = len(seqs)
-    p = store._pos_ge(start)
+    lo = p = store._pos_ge(start)
     out: list[bytes] = []
     total, num, run_off, run_end, blk = 0, -1, 0, 0, None
     while p < n and total < max_bytes:
@@ -47,7 +78,7 @@ def raw_records(store: FileStore, start: int, stop: int, max_bytes: int) -> tupl
     if num >= 0:
         out.append(_span(store, num, run_off, run_end))
     nxt = seqs[p] if p < n else store.last_seq + 1
-    return b"".join(out), min(nxt, stop + 1)
+    return _columns(store, lo, p, b"".join(out), sent), min(nxt, stop + 1)
 
 
 def _span(store: FileStore, num: int, start: int, end: int) -> bytes:
@@ -56,58 +87,115 @@ def _span(store: FileStore, num: int, start: int, end: int) -> bytes:
     return buf[at : at + end - start]
 
 
-def store_raw(store: FileStore, buf: bytes) -> int:
-    """Append the message records (as `raw_records` gives them) at the start of `buf` with their
-    own sequences, each above the last, up to the first record not complete or not a message;
-    how many bytes that took. StoreError on a damaged or misplaced record. Records go to the
-    block in runs, so a restore costs one index entry per message and one copy per run."""
-    head, trailer = records.HEAD.unpack_from, records.TRAILER.unpack_from
-    fixed, mask, not_msg, f_hdr = records.MARKER_LEN, records.LEN_MASK, records.NOT_MSG, records.F_HDR
-    magic, limit, names = records.MAGIC, store._block_size, {}
-    append = store._append
-    view = memoryview(buf)
-    blk = store._active
-    pos, n = 0, len(buf)
-    seg, base = 0, blk.size  # buf[seg:pos] is not in the block yet; it goes at offset `base`
-    while pos + fixed <= n:
-        flags, seq, ts, slen = head(buf, pos)
-        size = flags & mask
-        end = pos + size
-        if flags & not_msg or end > n:
-            break
-        if size < fixed:
-            raise StoreError(f"bad record for sequence {seq}")
-        crc, mark = trailer(buf, end - 8)
-        if mark != magic or crc != crc32(view[pos : end - 8]):
-            raise StoreError(f"message sequence {seq} failed its checksum")
-        if seq <= store.last_seq:
-            raise SequenceMismatch(f"message sequence {seq} out of order")
-        off = base + pos - seg
-        if off + size > limit and off:  # the block is full: what is pending goes, then a new one
-            _write(store, blk, view[seg:pos], off)
-            store._rotate()
-            blk = store._active
-            seg, base = pos, blk.size
-            off = base
-        if not blk.lo:
-            store._first_in_block(blk, seq)
-        h0 = pos + records.HEAD_LEN + (4 if flags & f_hdr else 0)
-        raw_subject = buf[h0 : h0 + slen]
-        subject = names.get(raw_subject)
-        if subject is None:
-            subject = names[raw_subject] = raw_subject.decode()
-        append(seq, subject, ts, size, off | HAS_HEADERS if flags & f_hdr else off)
-        blk.live += 1
-        blk.hi = seq
-        pos = end
-    _write(store, blk, view[seg:pos], base + pos - seg)
+def _columns(store: FileStore, lo: int, hi: int, data: bytes, sent: Subjects) -> Batch:
+    """The batch of the live entries at positions [lo, hi), each column sliced in one piece."""
+    sids = store._sids[lo:hi]
+    cols = [store._seqs[lo:hi], store._sizes[lo:hi], store._extra[lo:hi]]
+    if DEAD in sids:
+        live = list(map(DEAD.__ne__, sids))
+        sids = array("I", compress(sids, live))
+        cols = [array(col.typecode, compress(col, live)) for col in cols]
+    seqs, words, extra = cols
+    if max(extra, default=0) >= HAS_HEADERS:
+        words = array("I", map(or_, words, map(and_, extra, repeat(HAS_HEADERS))))
+    present = set(sids)
+    names = sent.news(dict(zip(present, map(store._subj.__getitem__, present), strict=True)))
+    return Batch(seqs, words, sids, names, data)
+
+
+def store_batch(store: FileStore, batch: Batch, subjects: Subjects) -> None:
+    """Append a batch with its own sequences, each above the last; StoreError when it does not
+    hold together, SequenceMismatch when it does not follow the store's last sequence.
+    `subjects` carries the sender's ids from one batch to the next."""
+    if not batch.seqs:
+        return
+    sizes = _sizes(batch)
+    subjects.names.update(batch.names)
+    _check(store, batch, sizes, subjects.names)
+    batch = batch._replace(sids=_our_ids(store, batch, subjects))
+    ends = array("Q", accumulate(sizes))
+    view = memoryview(batch.records)
+    i, n, rotated = 0, len(sizes), False
+    while i < n:
+        blk = store._active
+        at = ends[i - 1] if i else 0
+        j = bisect_right(ends, at + store._block_size - blk.size, i)
+        if j == i:  # not even the next record fits
+            if blk.size and not rotated:
+                store._rotate()
+                rotated = True
+                continue
+            j = i + 1
+        rotated = False
+        _place(store, batch, sizes, i, j, view[at : ends[j - 1]])
+        i = j
     view.release()
-    return pos
 
 
-def _write(store: FileStore, blk, data: memoryview, size: int) -> None:
-    """Queue a run of records for the block; `size` is the block's size with them."""
+def _sizes(batch: Batch) -> array:
+    """Record lengths from the length words; StoreError for a word that is not a message's."""
+    words = batch.words
+    if max(words) < records.F_LAST:  # no flags at all: the words are the lengths
+        return words
+    if any(map(and_, words, repeat(records.NOT_MSG))):
+        raise StoreError("batch holds a record that is not a message")
+    return array("I", map(and_, words, repeat(records.LEN_MASK)))
+
+
+def _check(store: FileStore, batch: Batch, sizes: array, names: dict[int, str]) -> None:
+    seqs, sids, data = batch.seqs, batch.sids, batch.records
+    if not len(seqs) == len(sizes) == len(sids) or sum(sizes) != len(data):
+        raise StoreError("batch columns do not match its records")
+    if min(sizes) < records.MARKER_LEN:
+        raise StoreError("bad record length in batch")
+    if seqs[0] <= store.last_seq:
+        raise SequenceMismatch(f"message sequence {seqs[0]} out of order")
+    if not all(map(lt, seqs, islice(seqs, 1, None))):
+        raise StoreError("batch sequences do not ascend")
+    if not set(sids) <= names.keys():
+        raise StoreError("batch holds a subject id it does not name")
+    _agrees(data, 0, seqs[0], sizes[0], names[sids[0]])
+    _agrees(data, len(data) - sizes[-1], seqs[-1], sizes[-1], names[sids[-1]])
+
+
+def _our_ids(store: FileStore, batch: Batch, subjects: Subjects) -> array:
+    """The batch's subject ids as ours: the sender's where they are free here (so a restore into
+    an empty store keeps them all and copies the column as it is)."""
+    moved = subjects.moved
+    for theirs, name in batch.names.items():
+        ours = store._subject_id(name, batch.seqs[0], theirs)
+        if ours == theirs:
+            moved.pop(theirs, None)
+        else:
+            moved[theirs] = ours
+    sids = batch.sids
+    return array("I", map(moved.get, sids, sids)) if moved else sids
+
+
+def _agrees(data: bytes, off: int, seq: int, size: int, subject: str) -> None:
+    """The record at `off` is intact and is the one the columns say."""
+    flags, got, _ts, slen = records.HEAD.unpack_from(data, off)
+    if got != seq or flags & records.LEN_MASK != size or not records.intact(data, off, off + size):
+        raise StoreError(f"message sequence {seq} failed its checksum")
+    at = off + records.HEAD_LEN + (records.HLEN.size if flags & records.F_HDR else 0)
+    if data[at : at + slen] != subject.encode():
+        raise StoreError(f"message sequence {seq} is not on the subject its batch names")
+
+
+def _place(store: FileStore, batch: Batch, sizes: array, i: int, j: int, data: memoryview) -> None:
+    """Records i..j-1 of the batch, which fit in the newest block, go there and into the index."""
+    blk = store._active
+    seqs = batch.seqs[i:j]
+    offsets = array("I", accumulate(islice(sizes, i, j - 1), initial=blk.size))
+    if sizes is not batch.words:
+        offsets = array("I", map(or_, offsets, map(and_, islice(batch.words, i, j), repeat(HAS_HEADERS))))
+    if not blk.lo:
+        store._first_in_block(blk, seqs[0])
+    blk.live += j - i
+    blk.hi = seqs[-1]
+    last_ts = records.HEAD.unpack_from(data, len(data) - sizes[j - 1])[2]
+    store._extend(seqs, batch.sids[i:j], sizes[i:j], offsets, last_ts)
     store._wbuf += data
-    blk.size = size
+    blk.size += len(data)
     if len(store._wbuf) >= WRITE_BUFFER:
         store._write_out()

@@ -3,7 +3,8 @@
 The store owns one directory (a stream passes `<stream dir>/msgs`):
 
     <n>.blk      blocks of records (records.py), appended in order and rotated at `block_size`
-    index.db     the in-memory index as of the last clean close (a cache: blocks are the truth)
+    index.db     the in-memory index as of the last clean close or checkpoint (a cache: blocks
+                 are the truth)
     meta.json    the format version
 
 Writing: `store()` encodes a record into a write buffer; `flush()` hands the buffer to the OS
@@ -21,8 +22,14 @@ Removals append markers (F_DEL per message, F_FLOOR for compact/purge/expiry, F_
 sequences) to the newest block; a block whose messages are all gone is deleted, after copying any
 F_DEL it holds that older blocks still need. `erase` also overwrites the record in place.
 
+Checkpoints: when a block is sealed, index.db is rewritten for the sealed blocks (not the new
+one) once the blocks sealed since the last one hold `1/CHECKPOINT_SHARE` of its size, so a crash
+costs a scan of the newest blocks only, and the checkpoints cost a bounded share of the writes.
+
 Opening: index.db is used when every block it lists is still there with the checksum it
-recorded; records written after it are replayed. Otherwise every block is scanned. A damaged
+recorded, or gone (deleted once its messages were: the replay removes them again; any it still
+holds are reported lost); records written after it are replayed. Otherwise every block is
+scanned. A damaged
 record is skipped, reported in `warnings` (for the server's log) and in `state().lost`, and the
 rest is served; damage at the very end of the newest block is a torn write and is cut off. A
 stale index.db still says how far the store went: messages it lists past the end of the scanned
@@ -60,9 +67,11 @@ DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 DEFAULT_SYNC_INTERVAL_NS = 120 * 1_000_000_000
 WRITE_BUFFER = 1024 * 1024  # pending bytes handed to the OS without waiting for flush()
 MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
-HAS_HEADERS = 1 << 31  # ... and the top bit of the offset column says the message has headers
+HAS_HEADERS = records.F_HDR  # ... and the top bit of the offset column, as in the record, says it has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024  # the newest messages kept decoded in memory
+CHECKPOINT_SHARE = 4  # index.db is rewritten after sealed blocks of a quarter of its size
+INDEX_ENTRY_BYTES = 20  # one message in index.db's columns (QIII)
 
 log = logging.getLogger("devserver.store")
 
@@ -116,6 +125,7 @@ class FileStore(IndexedStore):
         self._lost_bytes = 0
         self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
         self._recorded: tuple[int, list[array]] | None = None  # a stale index.db's last_seq, columns
+        self._unchecked = 0  # bytes of sealed blocks that index.db does not cover
         self._open()
 
     # -- layout
@@ -163,6 +173,8 @@ class FileStore(IndexedStore):
         with mapped(self._path(blk.num)) as buf:
             size = len(buf)
             blk.size = self._apply(blk, buf, start, newest)
+        if not newest:
+            self._unchecked += blk.size - start
         if blk.size < size:
             self.warnings.append(
                 f"{self._path(blk.num)}: cut {size - blk.size} bytes of torn or damaged tail"
@@ -264,9 +276,11 @@ class FileStore(IndexedStore):
         try:
             meta, columns = fileindex.load(path)
             listed = [_Block(*b) for b in meta["blocks"]]
-            if [b.num for b in listed] != nums[: len(listed)]:
+            kept = [b for b in listed if b.num in set(nums)]
+            newer = nums[len(kept) :]
+            if [b.num for b in kept] != nums[: len(kept)] or (newer and newer[0] <= listed[-1].num):
                 raise fileindex.Stale("blocks were added or removed")
-            for blk in listed:
+            for blk in kept:
                 if fileindex.file_crc(self._path(blk.num), blk.size) != blk.crc:
                     raise fileindex.Stale(f"block {blk.num} changed")
             state = [meta[key] for key in ("msgs", "bytes", "first_seq", "last_seq", "last_ts")]
@@ -297,16 +311,37 @@ class FileStore(IndexedStore):
         self._lost, self._lost_bytes = lost, lost_bytes
         if lost:
             self.warnings.append(f"lost messages {lost[0]}..{lost[-1]} ({len(lost)}), found earlier")
-        self._blocks = {blk.num: blk for blk in listed}
+        self._blocks = {blk.num: blk for blk in listed}  # gone ones too, until the replay is done
         self._index_blocks()
-        for blk in listed:
+        for blk in kept:
             if os.path.getsize(self._path(blk.num)) > blk.size:
                 blk.crc = None
                 self._replay(blk, blk.size, blk.num == nums[-1])
-        for num in nums[len(listed) :]:
+        for num in newer:
             self._blocks[num] = blk = _Block(num)
             self._replay(blk, 0, num == nums[-1])
+        self._forget_gone([b for b in listed if b not in kept])
         return True
+
+    def _forget_gone(self, gone: list[_Block]) -> None:
+        """Drop the blocks index.db listed that are no longer there. A block is deleted once its
+        messages are, and the replay has removed those again; any it still holds went missing."""
+        for blk in gone:
+            if blk.live:
+                first, last = self._pos_ge(blk.lo), self._pos_le(blk.hi)
+                held = [p for p in range(first, last + 1) if self._sids[p] != DEAD]
+                lost = [self._seqs[p] for p in held]
+                self._lost.extend(lost)
+                self._lost_bytes += sum(self._sizes[p] for p in held)
+                self.warnings.append(
+                    f"{self._path(blk.num)} is missing: lost messages {lost[0]}..{lost[-1]} ({len(lost)})"
+                )
+                for p in held:
+                    self._drop(p)
+                self._tidy()
+            del self._blocks[blk.num]
+        if gone:
+            self._index_blocks()
 
     def _lost_past_end(self) -> None:
         """After a scan that a stale index.db preceded: the messages it listed beyond the last
@@ -328,8 +363,11 @@ class FileStore(IndexedStore):
         self._skip_index(last_seq - self.last_seq, None)
         self._persist_skip()
 
-    def _write_index(self) -> None:
-        for blk in self._blocks.values():
+    def _write_index(self, sealed_only: bool = False) -> None:
+        """Save the index; `sealed_only` leaves out the newest block (a checkpoint: the index
+        must not list bytes that are not yet written out)."""
+        blocks = [b for b in self._blocks.values() if not (sealed_only and b is self._active)]
+        for blk in blocks:
             if blk.crc is None or blk is self._active:
                 blk.crc = fileindex.file_crc(self._path(blk.num), blk.size)
         meta = {
@@ -338,7 +376,7 @@ class FileStore(IndexedStore):
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
             "last_ts": self.last_ts,
-            "blocks": [astuple(b) for b in self._blocks.values()],
+            "blocks": [astuple(b) for b in blocks],
             "subjects": [
                 None if name is None else [name, self._count[i], self._sfirst[i], self._slast[i]]
                 for i, name in enumerate(self._subj)
@@ -349,6 +387,13 @@ class FileStore(IndexedStore):
         fileindex.save(os.path.join(self.directory, INDEX_FILE), meta, columns)
         for view in columns:
             view.release()
+        self._unchecked = 0
+
+    def _maybe_checkpoint(self) -> None:
+        """After a block was sealed: save the index when enough was sealed since it last was."""
+        size = (len(self._seqs) - self._start) * INDEX_ENTRY_BYTES
+        if self._unchecked * CHECKPOINT_SHARE >= size:
+            self._write_index(sealed_only=True)
 
     # -- blocks
 
@@ -389,6 +434,7 @@ class FileStore(IndexedStore):
             self._dirty = False
         os.close(self._fd)
         old.crc = None
+        self._unchecked += old.size
         self._new_block(old.num + 1)
         if self.first_seq:
             self._marker(records.F_FLOOR, self.first_seq)
@@ -424,6 +470,7 @@ class FileStore(IndexedStore):
         blk = self._active
         if blk.size + len(rec) > self._block_size and blk.size:
             self._rotate()
+            self._maybe_checkpoint()  # here the index holds exactly what the sealed blocks do
             blk = self._active
         off = blk.size
         self._wbuf += rec
@@ -637,6 +684,10 @@ class FileStore(IndexedStore):
                         self._damaged_at_read(pos)
                     break
                 flags, s, ts, slen = head(buf, start)
+                if s != seqs[p]:  # an intact record, but not the one the index names
+                    if first is None:
+                        self._damaged_at_read(pos)
+                    break
                 if flags & records.F_HDR:
                     h0 = start + records.HEAD_LEN + 4 + slen
                     d0 = h0 + hlen(buf, start + records.HEAD_LEN)[0]
@@ -697,6 +748,10 @@ class FileStore(IndexedStore):
         self.sync()
         self._write_index()
         self._close_fds()
+
+    def moved(self, directory: str | os.PathLike[str]) -> None:
+        """The store's directory was renamed to `directory` while open (a restore moving in)."""
+        self.directory = os.fspath(directory)
 
     def delete(self) -> None:
         """Remove the store's directory and everything in it."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterator
 from itertools import compress, islice
 from typing import Any
@@ -130,6 +131,55 @@ class MsgIndex:
         self.last_seq = seq
         self.last_ts = ts
 
+    def _extend(self, seqs: array, sids: array, sizes: array, extra: Any, last_ts: int) -> None:
+        """Append a run of entries at once (restores): ascending sequences above last_seq, of
+        subjects that exist. Columns are copied whole and the subject table touched once per
+        subject, not per entry, so subject first/last are left as bounds (exact for small
+        subjects, as `_append` keeps them)."""
+        self._count_run(Counter(sids), seqs, sids)
+        if not self.msgs:
+            self.first_seq = seqs[0]
+        for column, new in zip(self._columns(), (seqs, sids, sizes, extra), strict=True):
+            column.extend(new)
+        self.msgs += len(seqs)
+        self.bytes += sum(sizes)
+        self.last_seq = seqs[-1]
+        self.last_ts = last_ts
+
+    def _subject_id(self, subject: str, seq: int, want: int) -> int:
+        """The subject's id, made (as `want` when that is free) with no messages yet when new."""
+        sid = self._sid_of.get(subject)
+        if sid is None:
+            sid = self._new_subject(subject, seq, want)
+            self._count[sid] = 0
+        return sid
+
+    def _count_run(self, counts: Counter[int], seqs: array, sids: array) -> None:
+        """Subject counts and bounds for a run being appended; small subjects get their sequences."""
+        count, small, first, last = self._count, self._small, seqs[0], seqs[-1]
+        wanted: dict[int, array] = {}
+        for sid, n in counts.items():
+            old = count[sid]
+            if 1 < old + n <= _SMALL:
+                known = small.pop(sid, None)
+                if known is None:  # none or one message so far
+                    known = array("Q", [self._seqs[self._first_pos(sid)]] if old else [])
+                wanted[sid] = known
+            else:
+                small.pop(sid, None)
+            count[sid] = old + n
+            if not old:
+                self._sfirst[sid] = first
+            self._slast[sid] = last
+        if not wanted:
+            return
+        for seq, sid in zip(seqs, sids, strict=True):
+            if sid in wanted:
+                wanted[sid].append(seq)
+        for sid, seqs_of in wanted.items():
+            small[sid] = seqs_of
+            self._sfirst[sid], self._slast[sid] = seqs_of[0], seqs_of[-1]
+
     def _clear_columns(self) -> None:
         for col in self._columns():
             del col[:]
@@ -183,7 +233,18 @@ class MsgIndex:
 
     # -- subjects
 
-    def _new_subject(self, subject: str, seq: int) -> int:
+    def _new_subject(self, subject: str, seq: int, want: int = -1) -> int:
+        """A subject id for a new subject: `want` if it is free, else a free one or the next."""
+        subj, free = self._subj, self._free
+        if want >= len(subj):
+            grow = want + 1 - len(subj)
+            free.extend(range(len(subj), want + 1))
+            subj.extend([None] * grow)
+            for column in (self._count, self._sfirst, self._slast):
+                column.extend([0] * grow)
+        if want >= 0 and subj[want] is None:
+            free.remove(want)
+            free.append(want)  # the one popped below
         if self._free:
             sid = self._free.pop()
             self._subj[sid] = subject

@@ -256,3 +256,57 @@ def test_nats_server_decodes_a_devserver_archive_as_s2_then_refuses_it(client, t
     finally:
         real.stop()
     assert final["error"] == errors.error("JSStreamRestoreErrF", err="archive/tar: invalid tar header")
+
+
+def test_restore_after_purges_and_deletes_is_the_original(server, client, fresh):
+    """Purges (by subject, below a sequence) and deletions in the middle leave gaps and subjects
+    that come back as they were; more than one batch and block's worth of messages."""
+    client.ok("$JS.API.STREAM.CREATE.ORDERS", {"name": "ORDERS", "subjects": ["orders.>"]})
+    messages_ = [(f"orders.{i % 7}", b"m%d " % i * 900, b"") for i in range(1, 1201)]
+    assert all("error" not in ack for ack in publish_acked(client, messages_))
+    client.ok("$JS.API.STREAM.PURGE.ORDERS", {"filter": "orders.3"})
+    client.ok("$JS.API.STREAM.PURGE.ORDERS", {"seq": 40})
+    for seq in (498, 499, 501, 777, 1199):
+        client.ok("$JS.API.STREAM.MSG.DELETE.ORDERS", {"seq": seq})
+    snap = snapshot(client, "ORDERS")
+    final = restore(fresh, "ORDERS", snap.backup(), snap.data)
+    assert "error" not in final, final
+    before, after = client.ok("$JS.API.STREAM.INFO.ORDERS"), fresh.ok("$JS.API.STREAM.INFO.ORDERS")
+    assert {k: after["state"].get(k) for k in STATE_KEYS} == {k: before["state"].get(k) for k in STATE_KEYS}
+    original, restored = messages(client, 1200), messages(fresh, 1200)
+    assert [seq for seq in original if original[seq] != restored[seq]] == []
+    counts = {"subjects_filter": "orders.*"}
+    assert (
+        fresh.ok("$JS.API.STREAM.INFO.ORDERS", counts)["state"]["subjects"]
+        == client.ok("$JS.API.STREAM.INFO.ORDERS", counts)["state"]["subjects"]
+    )
+
+
+@pytest.mark.parametrize("server_kind", ["dev"])
+def test_restore_cut_by_a_crash_leaves_nothing(client, tmp_path):
+    """kill -9 in the middle of an upload: after a restart the stream is not there, the work
+    folder is gone, and the same archive restores in full."""
+    client.ok("$JS.API.STREAM.CREATE.SN", {"name": "SN", "subjects": ["sn.>"]})
+    publish_acked(client, [(f"sn.{i % 3}", b"x" * 700, b"") for i in range(400)])
+    snap = snapshot(client, "SN")
+    (tmp_path / "crash").mkdir()
+    srv = start_server("dev-proc", tmp_path / "crash")
+    try:
+        other = RawClient(srv.port)
+        deliver = other.ok("$JS.API.STREAM.RESTORE.SN", snap.backup())["deliver_subject"]
+        for start in range(0, len(snap.data) // 2, 64 * 1024):
+            assert other.request_raw(deliver, snap.data[start : start + 64 * 1024]).data == b""
+        leftovers = list(srv.store_dir.rglob("restores/*"))
+        assert leftovers
+        other.close()
+        srv.kill()
+        srv.start()
+        assert not any(path.exists() for path in leftovers)
+        assert not list(srv.store_dir.rglob("restores"))
+        other = RawClient(srv.port)
+        assert other.ok("$JS.API.STREAM.NAMES")["streams"] is None
+        final = restore(other, "SN", snap.backup(), snap.data)
+        assert final["state"]["messages"] == 400, final
+        other.close()
+    finally:
+        srv.stop()
