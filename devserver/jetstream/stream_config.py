@@ -20,6 +20,7 @@ from typing import Any
 from devserver import subjects as subj
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.timefmt import normalize_time
+from schemas.subjects import API_PREFIX
 
 SECOND = 1_000_000_000
 MILLISECOND = 1_000_000
@@ -359,8 +360,8 @@ def _check_external(cfg: dict[str, Any]) -> None:
             continue
         if not subj.is_valid_publish(api):
             raise _invalid(f'stream external api prefix "{api}" must be a valid subject without wildcards')
-        if subj.collide(api, "$JS.API"):
-            raise ApiError("JSStreamExternalApiOverlapErrF", prefix=api, subject="$JS.API")
+        if subj.collide(api, API_PREFIX):
+            raise ApiError("JSStreamExternalApiOverlapErrF", prefix=api, subject=API_PREFIX)
 
 
 def _check_cycle(cfg: dict[str, Any], jsa) -> None:
