@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, islice, repeat
 from operator import and_, lt, or_
@@ -25,7 +26,7 @@ from typing import NamedTuple
 
 from devserver.store import records
 from devserver.store.base import SequenceMismatch, StoreError
-from devserver.store.file import HAS_HEADERS, WRITE_BUFFER, FileStore
+from devserver.store.file import HAS_HEADERS, MAX_BLOCK_SIZE, WRITE_BUFFER, FileStore
 from devserver.store.index import DEAD
 
 
@@ -111,24 +112,27 @@ def store_batch(store: FileStore, batch: Batch, subjects: Subjects) -> None:
         return
     sizes = _sizes(batch)
     subjects.names.update(batch.names)
-    _check(store, batch, sizes, subjects.names)
-    batch = batch._replace(sids=_our_ids(store, batch, subjects))
-    ends = array("Q", accumulate(sizes))
+    counts = Counter(batch.sids)
+    _check(store, batch, sizes, counts, subjects.names)
+    batch, counts = _our_ids(store, batch, counts, subjects)
     view = memoryview(batch.records)
-    i, n, rotated = 0, len(sizes), False
+    i, n, at, rotated = 0, len(sizes), 0, False
     while i < n:
         blk = store._active
-        at = ends[i - 1] if i else 0
-        j = bisect_right(ends, at + store._block_size - blk.size, i)
-        if j == i:  # not even the next record fits
+        # where each record would start in the newest block; those ending within it go there
+        offsets = array("I", accumulate(islice(sizes, i, None), initial=blk.size))
+        fit = bisect_right(offsets, store._block_size) - 1
+        if not fit:
             if blk.size and not rotated:
                 store._rotate()
                 rotated = True
                 continue
-            j = i + 1
+            fit = 1
         rotated = False
-        _place(store, batch, sizes, i, j, view[at : ends[j - 1]])
-        i = j
+        end = at + offsets[fit] - blk.size
+        del offsets[fit:]
+        _place(store, batch, sizes, i, offsets, view[at:end], counts if fit == n else None)
+        i, at = i + fit, end
     view.release()
 
 
@@ -142,25 +146,29 @@ def _sizes(batch: Batch) -> array:
     return array("I", map(and_, words, repeat(records.LEN_MASK)))
 
 
-def _check(store: FileStore, batch: Batch, sizes: array, names: dict[int, str]) -> None:
+def _check(store: FileStore, batch: Batch, sizes: array, counts: Counter[int], names: dict[int, str]) -> None:
     seqs, sids, data = batch.seqs, batch.sids, batch.records
     if not len(seqs) == len(sizes) == len(sids) or sum(sizes) != len(data):
         raise StoreError("batch columns do not match its records")
+    if len(data) > MAX_BLOCK_SIZE:
+        raise StoreError("batch too large")
     if min(sizes) < records.MARKER_LEN:
         raise StoreError("bad record length in batch")
     if seqs[0] <= store.last_seq:
         raise SequenceMismatch(f"message sequence {seqs[0]} out of order")
     if not all(map(lt, seqs, islice(seqs, 1, None))):
         raise StoreError("batch sequences do not ascend")
-    if not set(sids) <= names.keys():
+    if not counts.keys() <= names.keys():
         raise StoreError("batch holds a subject id it does not name")
     _agrees(data, 0, seqs[0], sizes[0], names[sids[0]])
     _agrees(data, len(data) - sizes[-1], seqs[-1], sizes[-1], names[sids[-1]])
 
 
-def _our_ids(store: FileStore, batch: Batch, subjects: Subjects) -> array:
-    """The batch's subject ids as ours: the sender's where they are free here (so a restore into
-    an empty store keeps them all and copies the column as it is)."""
+def _our_ids(
+    store: FileStore, batch: Batch, counts: Counter[int], subjects: Subjects
+) -> tuple[Batch, Counter[int]]:
+    """The batch and its subject counts with our subject ids: the sender's where they are free
+    here (so a restore into an empty store keeps them all and copies the column as it is)."""
     moved = subjects.moved
     for theirs, name in batch.names.items():
         ours = store._subject_id(name, batch.seqs[0], theirs)
@@ -168,8 +176,10 @@ def _our_ids(store: FileStore, batch: Batch, subjects: Subjects) -> array:
             moved.pop(theirs, None)
         else:
             moved[theirs] = ours
-    sids = batch.sids
-    return array("I", map(moved.get, sids, sids)) if moved else sids
+    if not moved:
+        return batch, counts
+    sids = array("I", map(moved.get, batch.sids, batch.sids))
+    return batch._replace(sids=sids), Counter({moved.get(sid, sid): n for sid, n in counts.items()})
 
 
 def _agrees(data: bytes, off: int, seq: int, size: int, subject: str) -> None:
@@ -182,11 +192,19 @@ def _agrees(data: bytes, off: int, seq: int, size: int, subject: str) -> None:
         raise StoreError(f"message sequence {seq} is not on the subject its batch names")
 
 
-def _place(store: FileStore, batch: Batch, sizes: array, i: int, j: int, data: memoryview) -> None:
-    """Records i..j-1 of the batch, which fit in the newest block, go there and into the index."""
+def _place(
+    store: FileStore,
+    batch: Batch,
+    sizes: array,
+    i: int,
+    offsets: array,
+    data: memoryview,
+    counts: Counter[int] | None,
+) -> None:
+    """The batch's records from i on at `offsets` in the newest block: there and in the index."""
     blk = store._active
+    j = i + len(offsets)
     seqs = batch.seqs[i:j]
-    offsets = array("I", accumulate(islice(sizes, i, j - 1), initial=blk.size))
     if sizes is not batch.words:
         offsets = array("I", map(or_, offsets, map(and_, islice(batch.words, i, j), repeat(HAS_HEADERS))))
     if not blk.lo:
@@ -194,7 +212,8 @@ def _place(store: FileStore, batch: Batch, sizes: array, i: int, j: int, data: m
     blk.live += j - i
     blk.hi = seqs[-1]
     last_ts = records.HEAD.unpack_from(data, len(data) - sizes[j - 1])[2]
-    store._extend(seqs, batch.sids[i:j], sizes[i:j], offsets, last_ts)
+    sids = batch.sids[i:j]
+    store._extend(seqs, sids, sizes[i:j], offsets, last_ts, counts or Counter(sids))
     store._wbuf += data
     blk.size += len(data)
     if len(store._wbuf) >= WRITE_BUFFER:

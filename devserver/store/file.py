@@ -23,8 +23,9 @@ sequences) to the newest block; a block whose messages are all gone is deleted, 
 F_DEL it holds that older blocks still need. `erase` also overwrites the record in place.
 
 Checkpoints: when a block is sealed, index.db is rewritten for the sealed blocks (not the new
-one) once the blocks sealed since the last one hold `1/CHECKPOINT_SHARE` of its size, so a crash
-costs a scan of the newest blocks only, and the checkpoints cost a bounded share of the writes.
+one) once the blocks sealed since the last one hold `CHECKPOINT_SPACING` times its size. A crash
+then costs a scan of those blocks and the newest, not of all; writing index.db costs a bounded
+share of the writes (a whole index is rewritten each time, so checkpoints thin out as it grows).
 
 Opening: index.db is used when every block it lists is still there with the checksum it
 recorded, or gone (deleted once its messages were: the replay removes them again; any it still
@@ -70,7 +71,8 @@ MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = records.F_HDR  # ... and the top bit of the offset column, as in the record, says it has headers
 _LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024  # the newest messages kept decoded in memory
-CHECKPOINT_SHARE = 4  # index.db is rewritten after sealed blocks of a quarter of its size
+_HEADERS_SCAN = 4096  # offset column entries looked at in one piece for the headers bit
+CHECKPOINT_SPACING = 2  # index.db is rewritten after sealed blocks of twice its size
 INDEX_ENTRY_BYTES = 20  # one message in index.db's columns (QIII)
 
 log = logging.getLogger("devserver.store")
@@ -392,7 +394,7 @@ class FileStore(IndexedStore):
     def _maybe_checkpoint(self) -> None:
         """After a block was sealed: save the index when enough was sealed since it last was."""
         size = (len(self._seqs) - self._start) * INDEX_ENTRY_BYTES
-        if self._unchecked * CHECKPOINT_SHARE >= size:
+        if self._unchecked >= size * CHECKPOINT_SPACING:
             self._write_index(sealed_only=True)
 
     # -- blocks
@@ -622,6 +624,19 @@ class FileStore(IndexedStore):
 
     def _has_headers(self, pos: int) -> bool:
         return self._extra[pos] >= HAS_HEADERS
+
+    def _with_headers(self, lo: int) -> int:
+        """Stretches of the offset column without the headers bit are passed over in C (a stream
+        of messages without headers is read through in milliseconds at each start)."""
+        extra, sids, n = self._extra, self._sids, len(self._extra)
+        while lo < n:
+            hi = min(n, lo + _HEADERS_SCAN)
+            if max(extra[lo:hi]) >= HAS_HEADERS:
+                for p in range(lo, hi):
+                    if extra[p] >= HAS_HEADERS and sids[p] != DEAD:
+                        return p
+            lo = hi
+        return -1
 
     def load(self, seq: int) -> StoredMsg | None:
         """The message with sequence `seq`: from memory when held, else from its block."""

@@ -131,12 +131,14 @@ class MsgIndex:
         self.last_seq = seq
         self.last_ts = ts
 
-    def _extend(self, seqs: array, sids: array, sizes: array, extra: Any, last_ts: int) -> None:
+    def _extend(
+        self, seqs: array, sids: array, sizes: array, extra: Any, last_ts: int, counts: Counter[int]
+    ) -> None:
         """Append a run of entries at once (restores): ascending sequences above last_seq, of
-        subjects that exist. Columns are copied whole and the subject table touched once per
-        subject, not per entry, so subject first/last are left as bounds (exact for small
-        subjects, as `_append` keeps them)."""
-        self._count_run(Counter(sids), seqs, sids)
+        subjects that exist, `counts` messages of each. Columns are copied whole and the subject
+        table touched once per subject, not per entry, so subject first/last are left as bounds
+        (exact for small subjects, as `_append` keeps them)."""
+        self._count_run(counts, seqs, sids)
         if not self.msgs:
             self.first_seq = seqs[0]
         for column, new in zip(self._columns(), (seqs, sids, sizes, extra), strict=True):
@@ -156,29 +158,34 @@ class MsgIndex:
 
     def _count_run(self, counts: Counter[int], seqs: array, sids: array) -> None:
         """Subject counts and bounds for a run being appended; small subjects get their sequences."""
-        count, small, first, last = self._count, self._small, seqs[0], seqs[-1]
+        count, slast, first, last = self._count, self._slast, seqs[0], seqs[-1]
         wanted: dict[int, array] = {}
         for sid, n in counts.items():
             old = count[sid]
-            if 1 < old + n <= _SMALL:
-                known = small.pop(sid, None)
-                if known is None:  # none or one message so far
-                    known = array("Q", [self._seqs[self._first_pos(sid)]] if old else [])
-                wanted[sid] = known
-            else:
-                small.pop(sid, None)
             count[sid] = old + n
-            if not old:
-                self._sfirst[sid] = first
-            self._slast[sid] = last
+            slast[sid] = last
+            if old <= _SMALL:  # new, or small until now
+                self._few_more(sid, old, n, first, wanted)
         if not wanted:
             return
         for seq, sid in zip(seqs, sids, strict=True):
             if sid in wanted:
                 wanted[sid].append(seq)
         for sid, seqs_of in wanted.items():
-            small[sid] = seqs_of
+            self._small[sid] = seqs_of
             self._sfirst[sid], self._slast[sid] = seqs_of[0], seqs_of[-1]
+
+    def _few_more(self, sid: int, old: int, n: int, first: int, wanted: dict[int, array]) -> None:
+        """A subject that had `old` <= _SMALL messages gets `n` more in a run starting at `first`;
+        those still small want their sequences collected."""
+        if not old:
+            self._sfirst[sid] = first
+        known = self._small.pop(sid, None)
+        if old + n > _SMALL:
+            return
+        if known is None:  # none or one message so far
+            known = array("Q", [self._seqs[self._first_pos(sid)]] if old else [])
+        wanted[sid] = known
 
     def _clear_columns(self) -> None:
         for col in self._columns():

@@ -156,16 +156,19 @@ class IndexedStore(MsgIndex):
 
     def load_next_with_headers(self, start: int) -> StoredMsg | None:
         """The first message at or after `start` that has headers (to rebuild de-duplication)."""
-        has_headers = self._has_headers
         while True:
-            positions = self._positions(None, self._pos_ge(max(start, self.first_seq)), len(self._seqs))
-            p = next((p for p in positions if has_headers(p)), -1)
+            p = self._with_headers(self._pos_ge(max(start, self.first_seq)))
             if p < 0:
                 return None
             start = self._seqs[p] + 1
             msg = self._read(p)
             if msg is not None:
                 return msg
+
+    def _with_headers(self, lo: int) -> int:
+        """Position of the first live message at or after position `lo` with headers, or -1."""
+        has_headers = self._has_headers
+        return next((p for p in self._positions(None, lo, len(self._seqs)) if has_headers(p)), -1)
 
     def load_last(self, filter: Filter = None) -> StoredMsg | None:
         """The newest message matching the filter, or None."""
