@@ -123,7 +123,7 @@ def end(last_seq: int, last_ts: int) -> bytes:
 
 
 class Reader:
-    """Both layers undone as the bytes arrive: `feed()`, then `header` and `messages()`.
+    """Both layers undone as the bytes arrive: `feed()`, then `header` and `batches()`.
 
     `done` turns True at the end record, which names `last_seq` and `last_ts`.
     """

@@ -252,6 +252,19 @@ def test_load_next_with_headers(store, reopen):
     assert store.load_next_with_headers(3) is None
 
 
+def test_load_next_with_headers_far_apart(store, reopen):
+    """Messages with headers thousands of positions apart, one of them removed."""
+    for seq in range(1, 12_001):
+        store.store("a", HDR if seq in (5000, 5001, 9000, 12_000) else None, b"x", seq)
+    store.remove(5001)
+    store = reopen(store)
+    found, msg = [], store.load_next_with_headers(0)
+    while msg is not None:
+        found.append(msg.seq)
+        msg = store.load_next_with_headers(msg.seq + 1)
+    assert found == [5000, 9000, 12_000]
+
+
 def test_load_last(store):
     fill(store, ["a.1", "a.2", "b", "a.1", "b"])
     assert store.load_last().seq == 5
