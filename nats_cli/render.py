@@ -29,7 +29,10 @@ class Table:
 
 
 def kv_block(heading: str | None, sections: list[Section]) -> str:
-    """Seed-style block: heading, blank line, then `Title:` sections of right-aligned labels."""
+    """Seed-style block: heading, blank line, then `Title:` sections of right-aligned labels.
+
+    A section titled "" continues the one before after a blank line; None adds no blank line.
+    """
     labels = [label for _, rows in sections for label, _ in rows]
     width = max((len(label) for label in labels), default=0)
     lines: list[str] = []
@@ -38,9 +41,9 @@ def kv_block(heading: str | None, sections: list[Section]) -> str:
     for title, rows in sections:
         if not rows:
             continue
+        if title is not None and lines and lines[-1] != "":
+            lines.append("")
         if title:
-            if lines and lines[-1] != "":
-                lines.append("")
             lines += [f"{title}:", ""]
         for label, value in rows:
             lines.append(f"  {label.rjust(width)}: {value}" if label else f"  {' ' * width}  {value}")
@@ -169,10 +172,6 @@ def stream_config_rows(cfg: dict) -> list[Row]:
     rows.append(("Maximum Age", format_duration(age) if age > 0 else "unlimited"))
     rows.append(("Maximum Message Size", limit(cfg.get("max_msg_size"), format_size)))
     rows.append(("Maximum Consumers", limit(cfg.get("max_consumers"))))
-    if cfg.get("mirror"):
-        rows.append(("Mirror", cfg["mirror"].get("name", "")))
-    for src in cfg.get("sources") or []:
-        rows.append(("Source", src.get("name", "")))
     if (cfg.get("first_seq") or 0) > 1:
         rows.append(("First Sequence", format_int(cfg["first_seq"])))
     return rows
@@ -218,6 +217,81 @@ def stream_state_rows(state: dict) -> list[Row]:
     return rows
 
 
+def source_summary(source: dict) -> str:
+    """One configured mirror or source, as natscli's Replication rows show it."""
+    parts = [source.get("name", "")]
+    if source.get("opt_start_seq"):
+        parts.append(f"Start Seq: {format_int(source['opt_start_seq'])}")
+    if parse_time(source.get("opt_start_time")):
+        parts.append(f"Start Time: {format_time(source['opt_start_time'])}")
+    external = source.get("external") or {}
+    if external.get("api"):
+        parts.append(f"API Prefix: {external['api']}")
+    if external.get("deliver"):
+        parts.append(f"Delivery Prefix: {external['deliver']}")
+    consumer = source.get("consumer") or {}
+    if consumer.get("name"):
+        deliver = f" ({consumer['deliver_subject']})" if consumer.get("deliver_subject") else ""
+        parts.append(f"Consumer Name: {consumer['name']}{deliver}")
+    return ", ".join(parts)
+
+
+def replication_rows(cfg: dict) -> list[Row]:
+    """The Replication section of the configuration: the mirror, then the sources by name."""
+    rows: list[Row] = []
+    if cfg.get("mirror"):
+        rows.append(("Mirror", source_summary(cfg["mirror"])))
+    rows += [
+        ("Sources" if i == 0 else "", source_summary(s)) for i, s in enumerate(_by_name(cfg.get("sources")))
+    ]
+    return rows
+
+
+def _transform(t: dict) -> str:
+    return f"{t.get('src', '')} to {t['dest']}" if t.get("dest") else f"{t.get('src', '')} untransformed"
+
+
+def _last_seen(active: int | None) -> str:
+    # the server sends -1 for a link that never made contact
+    return compact_duration(active) if active and active > 0 else "never"
+
+
+def source_info_rows(link: dict) -> list[Row]:
+    """One mirror or source's progress from StreamInfo (`mirror` or an entry of `sources`)."""
+    rows: list[Row] = [("Stream Name", link.get("name", ""))]
+    transforms = link.get("subject_transforms") or []
+    if link.get("filter_subject"):
+        rows.append(("Subject Filter", link["filter_subject"]))
+    elif transforms:
+        label = "Subject Filters and Transforms" if len(transforms) > 1 else "Subject Filter and Transform"
+        rows += [(label if i == 0 else "", _transform(t)) for i, t in enumerate(transforms)]
+    rows.append(("Lag", format_int(link.get("lag"))))
+    rows.append(("Last Seen", _last_seen(link.get("active"))))
+    if "external" in link:
+        external = link["external"] or {}
+        rows.append(("Ext. API Prefix", external.get("api", "")))
+        if external.get("deliver"):
+            rows.append(("Ext. Delivery Prefix", external["deliver"]))
+    if link.get("error"):
+        rows.append(("Error", link["error"].get("description", "")))
+    return rows
+
+
+def _by_name(sources: list[dict] | None) -> list[dict]:
+    # nats-server lists a stream's sources in no fixed order
+    return sorted(sources or [], key=lambda s: s.get("name", ""))
+
+
+def sourcing_sections(info: dict) -> list[Section]:
+    """Mirror Information, then Source Information with the sources apart by blank lines."""
+    sections: list[Section] = []
+    if info.get("mirror"):
+        sections.append(("Mirror Information", source_info_rows(info["mirror"])))
+    for i, link in enumerate(_by_name(info.get("sources"))):
+        sections.append(("Source Information" if i == 0 else "", source_info_rows(link)))
+    return sections
+
+
 def stream_info(info: dict) -> str:
     cfg = info.get("config") or {}
     heading = f"Information for Stream {cfg.get('name', '')}"
@@ -227,14 +301,17 @@ def stream_info(info: dict) -> str:
     meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
     if meta:
         sections.append(("Metadata", sorted(meta.items())))
+    sections.append(("Replication", replication_rows(cfg)))
     sections.append(("Cluster Information", cluster_rows(info.get("cluster"), "Cluster Group")))
+    sections += sourcing_sections(info)
     sections.append(("State", stream_state_rows(info.get("state") or {})))
     return kv_block(heading, sections)
 
 
 def stream_state(info: dict) -> str:
     name = (info.get("config") or {}).get("name", "")
-    return kv_block(f"State for Stream {name}", [("State", stream_state_rows(info.get("state") or {}))])
+    sections = [*sourcing_sections(info), ("State", stream_state_rows(info.get("state") or {}))]
+    return kv_block(f"State for Stream {name}", sections)
 
 
 def streams_table(infos: list[dict], now: _dt.datetime | None = None) -> Table:
@@ -271,6 +348,42 @@ def stream_report(infos: list[dict]) -> Table:
             ]
         )
     return t
+
+
+def replication_report(infos: list[dict]) -> Table | None:
+    """natscli's Replication Report: one row per mirror or source link; None when nothing replicates."""
+    headers = [
+        "Stream",
+        "Kind",
+        "API Prefix",
+        "Source Stream",
+        "Filters and Transforms",
+        "Active",
+        "Lag",
+        "Error",
+    ]
+    t = Table("Replication Report", headers, right={5, 6})
+    for info in sorted(infos, key=lambda i: (i.get("state") or {}).get("bytes", 0)):
+        links = [("Mirror", info["mirror"])] if info.get("mirror") else []
+        links += [("Source", link) for link in _by_name(info.get("sources"))]
+        for kind, link in links:
+            if link.get("subject_transforms"):
+                filters = ", ".join(_transform(x) for x in link["subject_transforms"])
+            else:
+                filters = f"{link['filter_subject']} untransformed" if link.get("filter_subject") else ""
+            t.rows.append(
+                [
+                    info["config"]["name"],
+                    kind,
+                    (link.get("external") or {}).get("api", ""),
+                    link.get("name", ""),
+                    filters,
+                    _last_seen(link.get("active")),
+                    format_int(link.get("lag")),
+                    (link.get("error") or {}).get("description", ""),
+                ]
+            )
+    return t if t.rows else None
 
 
 def subjects_table(stream: str, subjects: dict[str, int]) -> Table:

@@ -16,6 +16,7 @@ import click
 
 from nats_cli import prompts
 from nats_cli.errors import CliError
+from nats_cli.stream_source import ask_sourcing, parse_source
 from nats_cli.units import UNLIMITED, parse_count, parse_duration, parse_size
 
 RETENTION = {"limits": "limits", "interest": "interest", "workqueue": "workqueue", "work": "workqueue"}
@@ -184,11 +185,17 @@ def config_options(edit: bool = False):
         opts += [
             click.option("--storage", type=choice(STORAGE), help="Storage backend: file or memory"),
             click.option("--first-sequence", type=int, metavar="N", help="Sequence of the first message"),
-            click.option("--mirror", metavar="STREAM", help="Mirror another stream"),
-            click.option(
-                "--source", multiple=True, metavar="STREAM", help="Source messages from a stream (repeat)"
-            ),
         ]
+    # on edit these only explain that --config changes a mirror or sources (as natscli)
+    opts += [
+        click.option("--mirror", metavar="STREAM|JSON", help="Mirror a stream: a name or StreamSource JSON"),
+        click.option("--source", multiple=True, metavar="STREAM|JSON",
+                     help="Source messages from a stream: a name or StreamSource JSON (repeat)"),
+    ]  # fmt: skip
+    if edit:
+        opts.append(
+            click.option("--no-mirror", is_flag=True, help="Remove the mirror: a normal stream from now on")
+        )
 
     def decorate(f):
         for opt in reversed(opts):
@@ -255,10 +262,19 @@ def apply_flags(cfg: dict, opts: dict[str, Any]) -> dict:
     if opts.get("metadata"):
         cfg["metadata"] = parse_metadata(opts["metadata"])
     if opts.get("mirror"):
-        cfg["mirror"] = {"name": opts["mirror"]}
+        cfg["mirror"] = parse_source("--mirror", opts["mirror"])
     if opts.get("source"):
-        cfg["sources"] = [{"name": name} for name in opts["source"]]
+        cfg["sources"] = [parse_source("--source", value) for value in opts["source"]]
     return cfg
+
+
+def apply_edit_flags(cfg: dict, opts: dict[str, Any]) -> dict:
+    """`str edit`'s flags: mirrors and sources change only through --config, as in natscli."""
+    if opts.get("mirror") or opts.get("source"):
+        raise CliError("a mirror or sources cannot be edited with flags: use --config (or --no-mirror)")
+    if opts.get("no_mirror"):
+        cfg.pop("mirror", None)
+    return apply_flags(cfg, opts)
 
 
 def load_config_file(path: str) -> dict:
@@ -332,6 +348,8 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
         given = opts.get(field.option) is not None
         if given or (field.key == "max_msgs_per_subject" and not cfg.get("subjects")):
             continue
+        if field.key == "duplicate_window" and cfg.get("mirror"):  # the origin dropped duplicates already
+            continue
         if field.key == "duplicate_window":
             age = cfg.get("max_age") or 0
             default = field.default if not 0 < age < 120_000_000_000 else f"{age // 1_000_000}ms"
@@ -366,6 +384,7 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
                 prompt, flag=f"{flag}/--no-{flag[2:]}", help=help_text, default=default
             )
             cfg[key] = (not answer) if invert else answer
+    await ask_sourcing(cfg, opts, defaults)
     return cfg
 
 

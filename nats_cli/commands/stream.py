@@ -22,6 +22,7 @@ from nats_cli.commands._common import (
 )
 from nats_cli.errors import Cancelled, CliError
 from nats_cli.stream_config import (
+    apply_edit_flags,
     apply_flags,
     ask_missing,
     config_options,
@@ -215,7 +216,7 @@ def edit(app: App, name, config_file, dry_run, force, as_json, **opts) -> None:
                     raise CliError(f"the configuration is for stream {new['name']}, not {name_}")
             else:
                 new = dict(old)
-            apply_flags(new, opts)
+            apply_edit_flags(new, opts)
             diff = config_diff(old, new)
             if not diff:
                 terminal.err(f"Stream {name_} is already up to date: no differences")
@@ -381,15 +382,19 @@ def subjects(app: App, name, filter_, as_json) -> None:
 @stream.command("report")
 @pass_app
 def report(app: App) -> None:
-    """A table of every stream's storage, consumers, messages and size."""
+    """A table of every stream's storage, consumers, messages and size, then of mirrors and sources."""
 
     async def run() -> None:
         async with app.client() as c:
             infos = await c.stream_list()
         if not infos:
             terminal.err("No Streams defined")
-        else:
-            terminal.table(render.stream_report(infos))
+            return
+        terminal.table(render.stream_report(infos))
+        replication = render.replication_report(infos)
+        if replication:
+            terminal.out()
+            terminal.table(replication)
 
     app.run(run())
 

@@ -219,3 +219,37 @@ def test_ctrl_c_at_a_prompt_stops_quietly(tty):
     code, out = t.finish()
     assert code == 130
     assert "Traceback" not in out
+
+
+def test_source_sub_dialog_once_per_bare_name(tty, pynats):
+    pynats(SEED_ADD).ok()
+    pynats("str add EVENTS --subjects 'EVENTS.*' --defaults").ok()
+    flags = (
+        "--storage file --retention limits --discard old --max-msgs=-1 --max-bytes=-1 --max-age=-1 "
+        "--max-msg-size=-1 --dupe-window 2m --no-allow-rollup --no-deny-delete --no-deny-purge"
+    ).split()
+    t = tty("str", "add", "ALL", *flags, "--source", "ORDERS", "--source", '{"name": "EVENTS"}')
+    t.confirm('Adjust where the source "ORDERS" starts', True)
+    flag = """--source '{"name": "ORDERS", "opt_start_seq": 100}'"""
+    assert "0 starts at the first message." in t.help("Start sequence", flag)
+    t.ask("Start sequence", "2")
+    t.ask("Start time (UTC, YYYY:MM:DD HH:MM:SS; blank for none)", "")
+    t.confirm('Filter or transform the subjects of the source "ORDERS"', True)
+    t.ask("Filter subject (blank to finish)", "ORDERS.new")
+    t.ask("Transform destination (blank to keep the subject)", "ALL.new")
+    t.ask("Filter subject (blank to finish)", "ORDERS.old")
+    t.ask("Transform destination (blank to keep the subject)", "")
+    t.ask("Filter subject (blank to finish)", "")
+    t.confirm('Import the source "ORDERS" from another JetStream domain', True)
+    t.ask("JetStream domain", "hub")
+    t.ask("Delivery prefix (blank for none)", "")
+    code, out = t.finish()
+    assert code == 0, out
+    assert "EVENTS" not in out.split("Stream ALL was created")[0]  # the JSON value asked nothing
+    assert "Sources: EVENTS\n" in out and "ORDERS, Start Seq: 2, API Prefix: $JS.hub.API\n" in out
+    sources = json.loads(pynats("str info ALL -j").ok().out)["config"]["sources"]
+    assert sources == [
+        {"name": "ORDERS", "opt_start_seq": 2, "external": {"api": "$JS.hub.API", "deliver": ""},
+         "subject_transforms": [{"src": "ORDERS.new", "dest": "ALL.new"}, {"src": "ORDERS.old", "dest": ""}]},
+        {"name": "EVENTS"},
+    ]  # fmt: skip
