@@ -100,6 +100,7 @@ func main() {
 	push(js)
 	consumers(js)
 	ordered(js)
+	extras(js)
 	messages(js)
 	limits(js)
 	redelivery(js)
@@ -300,9 +301,17 @@ func meta(m *nats.Msg) string {
 	if err != nil {
 		return errText(err)
 	}
-	return fmt.Sprintf("%s %q stream=%s consumer=%s sseq=%d cseq=%d delivered=%d pending=%d",
-		m.Subject, m.Data, md.Stream, md.Consumer, md.Sequence.Stream, md.Sequence.Consumer,
-		md.NumDelivered, md.NumPending)
+	return fmt.Sprintf("%s consumer=%s", anonMeta(m), md.Consumer)
+}
+
+// anonMeta leaves out the consumer's name: an ephemeral's is random.
+func anonMeta(m *nats.Msg) string {
+	md, err := m.Metadata()
+	if err != nil {
+		return errText(err)
+	}
+	return fmt.Sprintf("%s %q stream=%s sseq=%d cseq=%d delivered=%d pending=%d",
+		m.Subject, m.Data, md.Stream, md.Sequence.Stream, md.Sequence.Consumer, md.NumDelivered, md.NumPending)
 }
 
 func consumerInfo(js nats.JetStreamContext, stream, name string) string {
@@ -489,6 +498,94 @@ func ordered(js nats.JetStreamContext) {
 			c.AckPolicy, c.DeliverPolicy, c.FlowControl, c.Heartbeat, c.MemoryStorage, c.Replicas, ci.NumPending)
 	}
 	_ = sub.Unsubscribe()
+}
+
+// extras: async publishing, start policies on push subscriptions, deliver groups, direct get.
+func extras(js nats.JetStreamContext) {
+	_, err := js.AddStream(&nats.StreamConfig{
+		Name: "EX", Subjects: []string{"ex.>"}, Storage: nats.MemoryStorage, AllowDirect: true,
+	})
+	out("extras.add", "%s", errText(err))
+	var futures []nats.PubAckFuture
+	for i := 0; i < 50; i++ {
+		f, err := js.PublishAsync(fmt.Sprintf("ex.%d", i%5), []byte(fmt.Sprint(i)))
+		if err != nil {
+			out("extras.publish_async", "%s", errText(err))
+			return
+		}
+		futures = append(futures, f)
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(wait):
+	}
+	var seqs uint64
+	for _, f := range futures {
+		select {
+		case a := <-f.Ok():
+			seqs += a.Sequence
+		case err := <-f.Err():
+			out("extras.publish_async", "%s", errText(err))
+		}
+	}
+	out("extras.publish_async", "n=%d sum_seq=%d state=%s", len(futures), seqs, streamState(js, "EX"))
+
+	// DeliverLast and DeliverNew, headers only, on ephemeral push consumers.
+	last, err := js.SubscribeSync("ex.>", nats.DeliverLast(), nats.HeadersOnly(), nats.AckNone())
+	if err == nil {
+		m, err := last.NextMsg(wait)
+		if err != nil {
+			out("extras.deliver_last", "%s", errText(err))
+		} else {
+			out("extras.deliver_last", "%s size=%q", anonMeta(m), m.Header.Get("Nats-Msg-Size"))
+		}
+		_ = last.Unsubscribe()
+	}
+	fresh, err := js.SubscribeSync("ex.new", nats.DeliverNew())
+	if err == nil {
+		_, err = fresh.NextMsg(300 * time.Millisecond)
+		out("extras.deliver_new_none", "%s", errText(err))
+		out("extras.deliver_new_publish", "%s", ack(js.Publish("ex.new", []byte("n"))))
+		m, err := fresh.NextMsg(wait)
+		if err != nil {
+			out("extras.deliver_new", "%s", errText(err))
+		} else {
+			out("extras.deliver_new", "%s", anonMeta(m))
+			out("extras.deliver_new_ack", "%s", errText(m.AckSync()))
+		}
+		_ = fresh.Unsubscribe()
+	}
+	// A deliver group: two queue members on one durable share the stream, nothing twice.
+	var got int64
+	var subs []*nats.Subscription
+	for i := 0; i < 2; i++ {
+		sub, err := js.QueueSubscribe("ex.>", "grp", func(m *nats.Msg) {
+			atomic.AddInt64(&got, 1)
+			_ = m.Ack()
+		}, nats.Durable("GRP"), nats.DeliverAll(), nats.ManualAck())
+		if err != nil {
+			out("extras.queue", "%s", errText(err))
+			return
+		}
+		subs = append(subs, sub)
+	}
+	deadline := time.Now().Add(wait)
+	for atomic.LoadInt64(&got) < 51 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out("extras.queue", "got=%d", atomic.LoadInt64(&got))
+	if ci, err := js.ConsumerInfo("EX", "GRP"); err == nil {
+		out("extras.queue_info", "group=%s delivered=%d/%d", ci.Config.DeliverGroup, ci.Delivered.Consumer,
+			ci.Delivered.Stream)
+	}
+	for _, sub := range subs {
+		_ = sub.Unsubscribe()
+	}
+	out("extras.direct_get", "%s", rawMsg(js.GetMsg("EX", 7, nats.DirectGet())))
+	out("extras.direct_get_next", "%s", rawMsg(js.GetMsg("EX", 7, nats.DirectGetNext("ex.4"))))
+	out("extras.direct_get_last", "%s", rawMsg(js.GetLastMsg("EX", "ex.2", nats.DirectGet())))
+	out("extras.direct_get_missing", "%s", rawMsg(js.GetMsg("EX", 999, nats.DirectGet())))
+	out("extras.delete", "%s", errText(js.DeleteStream("EX")))
 }
 
 func rawMsg(m *nats.RawStreamMsg, err error) string {
