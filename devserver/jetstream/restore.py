@@ -39,8 +39,8 @@ from devserver.jetstream.api import ApiError, Request, Route, encode, envelope, 
 from devserver.jetstream.consumers import Consumer
 from devserver.jetstream.storage import (
     MSGS_DIR,
+    FileStore,
     StoreError,
-    StreamStore,
     Subjects,
     fsync_dir,
     import_batch,
@@ -191,6 +191,12 @@ class Restore:
             self.store = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
+            self._drop_restores_dir()
+
+    def _drop_restores_dir(self) -> None:
+        """The restores folder goes when no other restore is using it."""
+        with contextlib.suppress(OSError):
+            self.directory.parent.rmdir()
 
     def _complete(self) -> None:
         end = self.server.clock.now_ns()
@@ -261,7 +267,7 @@ class Restore:
             consumer.start()
         return stream
 
-    def _move_in(self, store: StreamStore, now: int) -> Stream:
+    def _move_in(self, store: FileStore, now: int) -> Stream:
         """The complete file stream, made durable in the work folder, renamed into streams/ at
         once; its store stays open (reopening would read back every block)."""
         work, final = self.directory, stream_dir(self.jsa, self.name, self.config["storage"])
@@ -273,8 +279,7 @@ class Restore:
         os.replace(work, final)
         fsync_dir(final.parent)
         store.moved(final / MSGS_DIR)
-        with contextlib.suppress(OSError):  # the restores folder goes when it is empty
-            work.parent.rmdir()
+        self._drop_restores_dir()
         self.directory = None
         stream.directory, stream.store = final, store
         return stream

@@ -34,6 +34,7 @@ from devserver.store.memory import MemoryStore
 __all__ = [
     "MSGS_DIR",
     "Batch",
+    "FileStore",
     "StoreError",
     "StoredMsg",
     "StreamStore",

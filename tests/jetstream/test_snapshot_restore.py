@@ -164,7 +164,7 @@ def test_broken_archives_fail_at_the_end(client):
     assert client.ok("$JS.API.STREAM.NAMES")["streams"] is None
 
 
-def test_restore_that_overlaps_fails_and_leaves_nothing(client):
+def test_restore_that_overlaps_fails_and_leaves_nothing(server, client):
     client.ok("$JS.API.STREAM.CREATE.SN", {"name": "SN", "subjects": ["sn.>"]})
     publish_acked(client, [("sn.1", b"x", b"")])
     snap = snapshot(client, "SN")
@@ -173,6 +173,8 @@ def test_restore_that_overlaps_fails_and_leaves_nothing(client):
     text = f"error adding stream: {overlap['description']} ({overlap['err_code']})"
     assert final["error"] == errors.error("JSStreamRestoreErrF", err=text)
     assert client.ok("$JS.API.STREAM.NAMES")["streams"] == ["SN"]
+    if not server.is_real:  # devserver's work folder, restores/ included, is gone
+        assert not list(server.store_dir.rglob("restores"))
 
 
 def test_stalled_restore_is_abandoned(client):
