@@ -2,10 +2,14 @@
 
 Owns `Publisher`, the half of `Stream` that nats-server keeps in processJetStreamMsg: the checks
 in nats-server's order (sealed, max_msg_size, header size, Nats-Expected-Stream, Nats-TTL
-allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Msg-Id
-duplicates, Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account limits, Nats-TTL
-valid (raised to the stream's marker TTL), discard-new limits, then store, TTL schedule, rollup,
-discard-old limits, republish, the PubAck and the consumers' wake-up.
+allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Stream-Source,
+Nats-Msg-Id duplicates, Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account
+limits, Nats-TTL valid (raised to the stream's marker TTL), discard-new limits, then store, TTL
+schedule, rollup, discard-old limits, republish, the PubAck and the consumers' wake-up.
+
+A message copied by a mirror or source (`sourced`) was checked by its origin: it may carry
+Nats-Stream-Source, and a Nats-TTL or Nats-Rollup the stream does not allow is stored but not
+acted on (nats-server's `sourced` flag).
 
 This is the hot path: headers are only looked at when the message has a header block (found with
 `headers.get`, nats-server's byte search), the ack is a pre-encoded prefix plus the sequence, and
@@ -42,6 +46,7 @@ EXPECTED_LAST_SUBJ_SEQ_SUBJ = b"Nats-Expected-Last-Subject-Sequence-Subject"
 EXPECTED_LAST_MSG_ID = b"Nats-Expected-Last-Msg-Id"
 ROLLUP = b"Nats-Rollup"
 ROLLUP_SUB, ROLLUP_ALL = "sub", "all"
+STREAM_SOURCE = b"Nats-Stream-Source"
 
 
 def error_ack(stream: str, name: str, **placeholders: object) -> bytes:
@@ -122,8 +127,9 @@ class Publisher:
                 js.unflushed_acks = 0
                 self.server.flush_now()
 
-    def _ingest(self, subject: str, hdr: int, payload: bytes, ts: int = 0) -> bytes:
-        """Store one message (a mirror passes the origin's timestamp); the ack to send, or Reject."""
+    def _ingest(self, subject: str, hdr: int, payload: bytes, ts: int = 0, sourced: bool = False) -> bytes:
+        """Store one message (a mirror passes the origin's timestamp, sourcing `sourced`); the ack
+        to send, or Reject."""
         if self._sealed:
             raise Reject("JSStreamSealedErr")
         if 0 <= self._max_msg_size < len(payload):
@@ -139,7 +145,7 @@ class Publisher:
             block = payload[:hdr]
             if not block.startswith(VERSION_LINE):
                 block = strip_status(block)  # a status line is not stored
-            msg_id, rollup, ttl, dup = self._check_headers(subject, block, now)
+            msg_id, rollup, ttl, dup = self._check_headers(subject, block, now, sourced)
             if dup:
                 return dup
             data = payload[hdr:]
@@ -203,17 +209,19 @@ class Publisher:
     # -- header rules (only for messages with headers)
 
     def _check_headers(
-        self, subject: str, block: bytes, now: int
+        self, subject: str, block: bytes, now: int, sourced: bool
     ) -> tuple[str | None, str | None, int | None, bytes | None]:
-        """Run the header checks; (msg id, rollup, TTL in seconds (None = invalid), duplicate
-        ack or None)."""
+        """Run the header checks; (msg id, rollup to apply, TTL in seconds to apply (None =
+        invalid), duplicate ack or None)."""
         value = header(block, EXPECTED_STREAM)
         if value is not None and value.decode() != self.name:
             raise Reject("JSStreamNotMatchErr")
         value = header(block, TTL)
         ttl = 0 if value is None else parse_ttl(value)
         if ttl and not self._allow_ttl:  # an invalid TTL is refused later
-            raise Reject("JSMessageTTLDisabledErr")
+            if not sourced:
+                raise Reject("JSMessageTTLDisabledErr")
+            ttl = 0  # stored with its header, never expired: the store keeps no TTLs
         value = header(block, EXPECTED_LAST_SUBJ_SEQ)
         if value is not None:
             other = header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ)
@@ -226,6 +234,8 @@ class Publisher:
         value = header(block, EXPECTED_LAST_SEQ)
         if value is not None and _uint(value) != self.store.last_seq:
             raise Reject("JSStreamWrongLastSequenceErrF", seq=self.store.last_seq)
+        if not sourced and header(block, STREAM_SOURCE):  # only sourcing may write it
+            raise Reject("JSMessageSourceHdrNotAllowedErr")
         raw_id = header(block, MSG_ID)
         if raw_id is None:
             raw_id = header(block, MSG_ID_LEGACY)
@@ -240,12 +250,12 @@ class Publisher:
                 raise Reject("JSStreamWrongLastMsgIDErrF", id=self.last_msg_id)
         rollup = header(block, ROLLUP)
         if rollup is not None:
-            if not self._rollup_ok:
+            if not self._rollup_ok and not sourced:
                 raise Reject("JSStreamRollupFailedF", err="rollup not permitted")
             text = rollup.decode()
             if text not in (ROLLUP_SUB, ROLLUP_ALL):
                 raise Reject("JSStreamRollupFailedF", err=f'rollup value invalid: "{text}"')
-            return msg_id, text, ttl, None
+            return msg_id, text if self._rollup_ok else None, ttl, None
         return msg_id, None, ttl, None
 
     def _record(self, msg_id: str | None, seq: int, now: int) -> None:

@@ -26,7 +26,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from devserver import subjects
-from devserver.jetstream.publish import Reject
+from devserver.jetstream.publish import STREAM_SOURCE, Reject
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer, Timers
 from devserver.jetstream.transform import compile_transform
@@ -46,7 +46,6 @@ RETRY_GAP = 2 * SECOND  # setups no closer than this
 BACKOFF, BACKOFF_MAX = 5 * SECOND, 120 * SECOND
 BATCH = 1024  # messages copied per loop turn while catching up
 
-STREAM_SOURCE = b"Nats-Stream-Source"
 _STRIPPED = (b"Nats-Expected-", b"Nats-Batch-")  # the origin checked these already
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 NOT_FOUND = {"code": 404, "err_code": 10059, "description": "stream not found"}
@@ -273,7 +272,7 @@ class Link:
     def _ingest(self, subject: str, block: bytes | None, data: bytes, ts: int) -> bool:
         hdr = len(block) if block else -1
         try:
-            self.owner._ingest(subject, hdr, (block or b"") + data, ts)
+            self.owner._ingest(subject, hdr, (block or b"") + data, ts, sourced=True)
         except Reject as rej:
             log.warning(
                 "Error processing inbound %s message for %r: %s", self.kind, self.owner.name, rej.name

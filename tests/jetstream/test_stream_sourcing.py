@@ -288,3 +288,53 @@ async def test_sourcing_cycles_are_refused(js):
         "JSStreamInvalidConfigF",
         err="detected cycle",
     )
+
+
+async def test_only_sourcing_may_write_the_source_header(js):
+    await js.create("O", subjects=["o.>"])
+    header = {"Nats-Stream-Source": "X 1 > > o.a abcdefgh"}
+    assert await js.raw_ack("o.a", headers=header) == (
+        b'{"error":{"code":400,"err_code":10227,'
+        b'"description":"message stream source header is not allowed"},"stream":"O","seq":0}'
+    )
+    # checked after the sequence expectations and before duplicates
+    expect = {**header, "Nats-Expected-Last-Sequence": "5"}
+    await js.rejected("o.a", "JSStreamWrongLastSequenceErrF", headers=expect, seq=0)
+    await js.stored("o.a", b"m0", headers={"Nats-Msg-Id": "a"})
+    await js.rejected("o.a", "JSMessageSourceHdrNotAllowedErr", headers={**header, "Nats-Msg-Id": "a"})
+    await js.stored("o.a", b"m1", headers={"Nats-Stream-Source": ""})  # an empty value is no header
+
+    # a mirror of a sourcing stream copies the header as it is
+    await js.ok(S.stream_create("S"), {"name": "S", "sources": [{"name": "O"}]})
+    await js.ok(S.stream_create("M"), {"name": "M", "mirror": {"name": "S"}})
+    await filled(js, "M", 2)
+    copied = await messages(js, "M")
+    assert [source_fields(m)[:2] for m in copied] == [("O", "1"), ("O", "2")]
+    assert [m["hdrs"] for m in copied] == [m["hdrs"] for m in await messages(js, "S")]
+
+
+async def test_sourced_ttls_and_rollups_act_only_where_allowed(js):
+    """A stream that allows neither TTLs nor rollups stores sourced messages carrying them, headers
+    and all, and neither expires nor rolls up (nats-server's `sourced` flag skips the refusals;
+    its store keeps no TTLs and rollups apply only where allowed). One that allows them does both."""
+    await js.create("O", subjects=["o.>"], allow_msg_ttl=True, allow_rollup_hdrs=True)
+    await js.ok(S.stream_create("S"), {"name": "S", "sources": [{"name": "O"}]})
+    await js.ok(S.stream_create("M"), {"name": "M", "mirror": {"name": "O"}})
+    allowing = {"allow_msg_ttl": True, "allow_rollup_hdrs": True}
+    await js.ok(S.stream_create("SA"), {"name": "SA", "sources": [{"name": "O"}], **allowing})
+    for i in range(2):
+        await js.stored("o.a", f"a{i}".encode())
+    for name in ("S", "M", "SA"):  # the links are set up a second later: roll up what they hold
+        await filled(js, name, 2)
+    await js.stored("o.t", b"ttl", headers={"Nats-TTL": "1s"})
+    await js.stored("o.a", b"rollup", headers={"Nats-Rollup": "sub"})
+
+    async def expired():
+        return [m["data"] for m in await messages(js, "SA")] == ["rollup"]
+
+    assert await wait_for(expired), await messages(js, "SA")
+    for name in ("S", "M"):
+        await filled(js, name, 4)
+        kept = await messages(js, name)
+        assert [m["data"] for m in kept] == ["a0", "a1", "ttl", "rollup"]
+        assert "Nats-TTL: 1s\r\n" in kept[2]["hdrs"] and "Nats-Rollup: sub\r\n" in kept[3]["hdrs"]
