@@ -711,6 +711,15 @@ func redelivery(js nats.JetStreamContext) {
 	}
 	msgs, err := sub.Fetch(1, nats.MaxWait(time.Second))
 	out("redelivery.exhausted", "n=%d %s", len(msgs), errText(err))
+	// The last delivery leaves ack pending once its ack_wait has run out; wait for that
+	// rather than for a fixed time.
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if ci, err := js.ConsumerInfo("RD", "RD"); err != nil || ci.NumAckPending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	out("redelivery.info", "%s", consumerInfo(js, "RD", "RD"))
 	out("redelivery.delete", "%s", errText(js.DeleteStream("RD")))
 }
@@ -777,9 +786,12 @@ func keyValue(js nats.JetStreamContext) {
 	keys, err := kv.Keys()
 	sort.Strings(keys)
 	out("kv.keys", "%v %s", keys, errText(err))
+	// Live updates: delta counts what was stored after the entry when it was delivered,
+	// which depends on timing, so it is cut off.
 	for i := 0; i < 6; i++ {
 		e, err := nextUpdate(watcher)
-		out("kv.watch", "%s", entry(e, err))
+		text := entry(e, err)
+		out("kv.watch", "%s", text[:strings.Index(text+" delta=", " delta=")])
 	}
 	_ = watcher.Stop()
 
