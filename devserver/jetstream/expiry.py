@@ -81,12 +81,14 @@ class Expiry:
             self._expiry = timers.after(EXPIRY_RETRY, self._expire)
             return
         store = self.store
-        horizon = self._clock.now_ns() - self._max_age
+        now = self._clock.now_ns()
         if not self.consumers and self._ttls is None:
-            store.expire_before(horizon)
+            store.expire_before(now - self._max_age)
             next_ts = store.first_ts if store.msgs else 0
         else:
-            next_ts = self._expire_each(horizon)
+            # with only `never` messages left, look again a max_age later rather than at
+            # every publish (which would schedule the oldest message's long past deadline)
+            next_ts = self._expire_each(now - self._max_age) or (now if store.msgs else 0)
         if self._expiry is not None:  # a marker published meanwhile scheduled one
             self._expiry.cancel()
         self._expiry = timers.at(next_ts + self._max_age, self._expire) if next_ts else None
