@@ -5,8 +5,9 @@
 Appends `--msgs` messages of `--size` bytes on one subject, calling `flush()` every `--batch`
 messages as the server does per batch of publishes, and closes the store. Then, each in a fresh
 process so the memory figure is the loaded store's alone, it reopens the store twice: with its
-index.db (a clean restart) and without it (after a crash: every block is scanned). Run on demand;
-not part of the test run.
+index.db (a clean restart) and without it (every block is scanned). Last, a child process appends
+the same messages to a new store and dies without closing it (kill -9: index.db is only what the
+checkpoints wrote), and the store is reopened. Run on demand; not part of the test run.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ def rss_kib() -> int:
     return 0
 
 
-def append(directory: str, msgs: int, size: int, batch: int, sync_always: bool) -> dict:
-    store = FileStore(directory, sync_always=sync_always)
+def fill(store: FileStore, msgs: int, size: int, batch: int) -> dict:
     payload = os.urandom(size)
     ts = time.time_ns()
     started = time.perf_counter()
@@ -42,7 +42,12 @@ def append(directory: str, msgs: int, size: int, batch: int, sync_always: bool) 
             store.flush()
     store.flush()
     elapsed = time.perf_counter() - started
-    result = {"append_msgs_per_s": round(msgs / elapsed), "append_s": round(elapsed, 2)}
+    return {"append_msgs_per_s": round(msgs / elapsed), "append_s": round(elapsed, 2)}
+
+
+def append(directory: str, msgs: int, size: int, batch: int, sync_always: bool) -> dict:
+    store = FileStore(directory, sync_always=sync_always)
+    result = fill(store, msgs, size, batch)
     started = time.perf_counter()
     store.close()
     result["close_s"] = round(time.perf_counter() - started, 2)
@@ -71,6 +76,12 @@ def reopen_in_child(directory: str) -> dict:
     return json.loads(out.stdout)
 
 
+def crash_in_child(directory: str, args: argparse.Namespace) -> None:
+    """Append in a child process that then dies as kill -9 leaves a store: nothing closed."""
+    options = ["--msgs", str(args.msgs), "--size", str(args.size), "--batch", str(args.batch)]
+    subprocess.run([sys.executable, __file__, "--append-and-die", directory, *options], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--msgs", type=int, default=1_000_000)
@@ -79,10 +90,14 @@ def main() -> None:
     parser.add_argument("--sync-always", action="store_true")
     parser.add_argument("--dir", help="where to put the store (default: a temporary folder)")
     parser.add_argument("--reopen", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--append-and-die", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reopen:
         print(json.dumps(reopen(args.reopen)))
         return
+    if args.append_and_die:
+        fill(FileStore(args.append_and_die, sync_always=args.sync_always), args.msgs, args.size, args.batch)
+        os._exit(0)
     root = args.dir or tempfile.mkdtemp(prefix="store-bench-")
     directory = os.path.join(root, "msgs")
     shutil.rmtree(directory, ignore_errors=True)
@@ -91,6 +106,9 @@ def main() -> None:
         report["clean_restart"] = reopen_in_child(directory)
         os.remove(os.path.join(directory, "index.db"))
         report["restart_without_index"] = reopen_in_child(directory)
+        shutil.rmtree(directory)
+        crash_in_child(directory, args)
+        report["restart_after_crash"] = reopen_in_child(directory)
         report["disk_mib"] = round(sum(e.stat().st_size for e in os.scandir(directory)) / 2**20, 1)
     finally:
         if not args.dir:
