@@ -186,12 +186,14 @@ def config_options(edit: bool = False):
             click.option("--storage", type=choice(STORAGE), help="Storage backend: file or memory"),
             click.option("--first-sequence", type=int, metavar="N", help="Sequence of the first message"),
         ]
-    # on edit these only explain that --config changes a mirror or sources (as natscli)
+    # edit has them too, as natscli, only to say that --config changes a mirror or sources
+    refused = "Refused here: change mirrors and sources with --config"
+    mirror_help = refused if edit else "Mirror a stream: a name or StreamSource JSON"
+    source_help = refused if edit else "Source messages from a stream: a name or StreamSource JSON (repeat)"
     opts += [
-        click.option("--mirror", metavar="STREAM|JSON", help="Mirror a stream: a name or StreamSource JSON"),
-        click.option("--source", multiple=True, metavar="STREAM|JSON",
-                     help="Source messages from a stream: a name or StreamSource JSON (repeat)"),
-    ]  # fmt: skip
+        click.option("--mirror", metavar="STREAM|JSON", help=mirror_help),
+        click.option("--source", multiple=True, metavar="STREAM|JSON", help=source_help),
+    ]
     if edit:
         opts.append(
             click.option("--no-mirror", is_flag=True, help="Remove the mirror: a normal stream from now on")
