@@ -125,7 +125,9 @@ class Link:
             log.warning(
                 "Source stream %r of %r was recreated, resetting source state", self.name, self.owner.name
             )
-            self.sseq, self.ident, self.recreated = 0, "", True
+            # nats-server clears the error and position at once, then retries with the backoff
+            self.sseq = self.stored = 0
+            self.ident, self.recreated, self.error = "", True, None
             self.schedule_setup()
             return
         self.error, self.fails = None, 0

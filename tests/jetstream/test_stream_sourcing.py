@@ -4,6 +4,7 @@ every check polls with a deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -11,6 +12,10 @@ import re
 import nats
 import pytest
 
+from devserver import DevServer
+from devserver.clock import ManualClock
+from devserver.jetstream.timers import Timers
+from devserver.server import Server
 from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import JetStreamHelper, wait_for
@@ -19,6 +24,7 @@ pytestmark = pytest.mark.timeout(60)
 
 SOURCE_HEADER = re.compile(r"^(\S+) (\d+) (\S+) (\S+) (\S+) (\w{8})$")
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+NOT_FOUND = {"code": 404, "err_code": 10059, "description": "stream not found"}
 
 
 def identity(created: str) -> str:
@@ -251,8 +257,7 @@ async def test_origin_created_after_the_mirror_and_the_source(js):
         mirror, source = (await js.info("M"))["mirror"], (await js.info("S"))["sources"][0]
         return "error" in mirror and "error" in source and (mirror["error"], source["error"])
 
-    not_found = {"code": 404, "err_code": 10059, "description": "stream not found"}
-    assert await wait_for(missing) == (not_found, not_found)
+    assert await wait_for(missing) == (NOT_FOUND, NOT_FOUND)
     await js.create("O", subjects=["o.>"])
     await js.stored("o.a", b"late")
     mirror = await filled(js, "M", 1, timeout=20)
@@ -338,3 +343,89 @@ async def test_sourced_ttls_and_rollups_act_only_where_allowed(js):
         kept = await messages(js, name)
         assert [m["data"] for m in kept] == ["a0", "a1", "ttl", "rollup"]
         assert "Nats-TTL: 1s\r\n" in kept[2]["hdrs"] and "Nats-Rollup: sub\r\n" in kept[3]["hdrs"]
+
+
+# -- devserver on a manual clock
+
+
+class Clocked:
+    def __init__(self, server: Server, clock: ManualClock, js: JetStreamHelper) -> None:
+        self.server, self.clock, self.js = server, clock, js
+
+    async def until(self, predicate, limit: float, step: float = 0.5) -> float:
+        """Advance the clock a step at a time until `predicate` holds; the seconds it took."""
+        waited = 0.0
+        while not await predicate():
+            assert waited < limit, f"not within {limit} s"
+            await self.js.nc.flush()
+            self.clock.advance(step)
+            Timers.of(self.server).run_due()
+            await asyncio.sleep(0)
+            waited += step
+        return waited
+
+
+@pytest.fixture
+async def clocked():
+    clock = ManualClock()
+    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
+    await server.start()
+    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
+    yield Clocked(server, clock, JetStreamHelper(nc))
+    await nc.close()
+    await server.stop()
+
+
+async def test_origin_deleted_and_recreated(clocked):
+    """The mirror keeps its sequences and takes only what the new origin stores past its last;
+    the source notices the new identity, forgets its position and copies the new origin from its
+    start. Seen on nats-server 2.15.1 by hand (20-35 s there): the same messages in the end; the
+    silence is noticed by the 10 s health check (10-20 s after the delete, by the heartbeat
+    phase), then both show `stream not found`; once the origin is back the mirror's error clears
+    on its next retry, the source's at the reset, which also drops its `seq`; the source copies
+    2 s after the reset, 12 s when a failed setup came first (the backoff)."""
+    js = clocked.js
+    await js.create("O", subjects=["o.>"])
+    await js.ok(S.stream_create("M"), {"name": "M", "mirror": {"name": "O"}})
+    await js.ok(S.stream_create("S"), {"name": "S", "sources": [{"name": "O"}]})
+    for i in range(3):
+        await js.stored("o.a", f"old{i}".encode())
+
+    async def copied(name: str, last_seq: int):
+        return (await js.state(name))["last_seq"] >= last_seq
+
+    await clocked.until(lambda: copied("M", 3), 3)
+    await clocked.until(lambda: copied("S", 3), 1)
+    first = identity((await js.info("O"))["created"])
+    await js.ok(S.stream_delete("O"))
+
+    async def missing():
+        mirror, source = (await js.info("M"))["mirror"], (await js.info("S"))["sources"][0]
+        return mirror.get("error") == source.get("error") == NOT_FOUND
+
+    assert 10 < await clocked.until(missing, 21)
+    await js.create("O", subjects=["o.>"])
+    second = identity((await js.info("O"))["created"])
+    for i in range(2):
+        await js.stored("o.a", f"new{i}".encode())
+
+    async def reset():
+        return "error" not in (await js.info("S"))["sources"][0]
+
+    await clocked.until(reset, 15)
+    assert "seq" not in (await js.info("S"))["sources"][0]  # the old position is forgotten
+    assert 10 <= await clocked.until(lambda: copied("S", 5), 13)  # backed off after the error
+    assert (await js.info("S"))["sources"][0]["seq"] == 2
+    assert "error" not in (await js.info("M"))["mirror"]
+
+    for i in range(2, 5):
+        await js.stored("o.a", f"new{i}".encode())
+    await clocked.until(lambda: copied("S", 8), 1)
+    await clocked.until(lambda: copied("M", 5), 1)
+    mirrored = [(m["seq"], m["data"]) for m in await messages(js, "M")]
+    assert mirrored == [(1, "old0"), (2, "old1"), (3, "old2"), (4, "new3"), (5, "new4")]
+    sourced = [(source_fields(m)[1], source_fields(m)[5], m["data"]) for m in await messages(js, "S")]
+    assert sourced == [
+        *[(str(i + 1), first, f"old{i}") for i in range(3)],
+        *[(str(i + 1), second, f"new{i}") for i in range(5)],
+    ]
