@@ -330,11 +330,14 @@ class Link:
 
 
 def index_name(source: dict[str, Any]) -> str:
-    """`<stream>[:<api hash>] <filters> <destinations>` (the `\\f`-joined transforms, else the
-    filter and `>`): identifies a source, and its messages by their Nats-Stream-Source header."""
+    """`<stream>[:<api hash>][:C=<consumer hash>] <filters> <destinations>` (the `\\f`-joined
+    transforms, else the filter and `>`): identifies a source, and its messages by their
+    Nats-Stream-Source header (composeIName)."""
     name = source["name"]
     if "external" in source:
         name += ":" + short_hash(source["external"].get("api", ""))
+    if "consumer" in source:
+        name += ":C=" + short_hash(source["consumer"].get("name", ""))
     transforms = source.get("subject_transforms", [])
     if transforms:
         srcs = "\f".join(t.get("src") or ">" for t in transforms)

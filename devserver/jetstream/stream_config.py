@@ -9,7 +9,7 @@ keys are added as `setStaticStreamMetadata` / `setDynamicStreamMetadata` do.
 A config is a plain dict with nats-server's JSON keys; durations are integer nanoseconds; a key
 whose Go field is omitempty is absent when zero. Errors are raised as `api.ApiError` with the
 `schemas.errors` constant names. May import: schemas, devserver.subjects, devserver.jetstream.api,
-devserver.jetstream.timefmt.
+devserver.jetstream.timefmt, devserver.jetstream.sourcing (a source's identity).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from devserver import subjects as subj
 from devserver.jetstream.api import ApiError
+from devserver.jetstream.sourcing import index_name
 from devserver.jetstream.timefmt import normalize_time
 from schemas.subjects import API_PREFIX
 
@@ -306,6 +307,8 @@ def _check_sources(cfg: dict[str, Any], jsa) -> None:
             raise ApiError("JSMirrorWithBatchPublishErr")
         if cfg.get("allow_msg_schedules"):
             raise ApiError("JSMirrorWithMsgSchedulesErr")
+        if not _durable_ok(mirror):
+            raise ApiError("JSMirrorDurableConsumerCfgInvalid")
         if mirror.get("filter_subject") and mirror.get("subject_transforms"):
             raise ApiError("JSMirrorMultipleFiltersNotAllowed")
         if cfg.get("subject_delete_marker_ttl", 0) > 0:
@@ -315,6 +318,9 @@ def _check_sources(cfg: dict[str, Any], jsa) -> None:
             src = tr.get("src", "")
             if src and not subj.is_valid(src):
                 raise ApiError("JSMirrorInvalidSubjectFilter", err=f"invalid subject {src}")
+            problem = _check_mapping(src, tr.get("dest", ""))
+            if problem:
+                raise ApiError("JSMirrorInvalidTransformDestination", err=problem)
             for j, other in enumerate(transforms):
                 if i != j and subj.collide(src or ">", other.get("src") or ">"):
                     raise ApiError("JSMirrorOverlappingSubjectFilters")
@@ -329,31 +335,81 @@ def _check_sources(cfg: dict[str, Any], jsa) -> None:
                 cfg["mirror_direct"] = origin.config["allow_direct"]
     if cfg.get("sources") and cfg.get("allow_msg_schedules"):
         raise ApiError("JSSourceWithMsgSchedulesErr")
-    seen = set()
+    seen: set[str] = set()
+    durables: set[tuple[str, str, str]] = set()
     for src in cfg.get("sources", []):
         if not is_valid_name(src.get("name", "")):
             raise ApiError("JSSourceInvalidStreamName")
-        key = (src["name"], src.get("filter_subject", ""), str(src.get("external", "")))
-        if key in seen:
+        if index_name(src) in seen:
             raise ApiError("JSSourceDuplicateDetected")
-        seen.add(key)
+        seen.add(index_name(src))
         if src.get("filter_subject") and src.get("subject_transforms"):
             raise ApiError("JSSourceMultipleFiltersNotAllowed")
-        for tr in src.get("subject_transforms", []):
-            if tr.get("src") and not subj.is_valid(tr["src"]):
-                raise ApiError("JSSourceInvalidSubjectFilter", err=f"invalid subject {tr['src']}")
+        _check_source_transforms(src.get("subject_transforms", []))
+        if "consumer" in src:
+            if not _durable_ok(src):
+                raise ApiError("JSSourceDurableConsumerCfgInvalid")
+            durable = (src["name"], src.get("external", {}).get("api", ""), src["consumer"].get("name", ""))
+            if durable in durables:
+                raise ApiError("JSSourceDurableConsumerDuplicateDetected")
+            durables.add(durable)
         origin = jsa.streams.get(src["name"]) if "external" not in src else None
         if origin is not None:
             size, theirs = cfg.get("max_msg_size", 0), origin.config["max_msg_size"]
             if 0 < size < theirs:
                 raise ApiError("JSSourceMaxMessageSizeTooBigErr")
-    _check_external(cfg)
+    _check_external(cfg, jsa)
     _check_cycle(cfg, jsa)
 
 
-def _check_external(cfg: dict[str, Any]) -> None:
-    """An external API prefix must not reach this account's own API."""
+def _check_source_transforms(transforms: list[dict[str, Any]]) -> None:
+    for tr in transforms:
+        src = tr.get("src", "")
+        if src and not subj.is_valid(src):
+            raise ApiError("JSSourceInvalidSubjectFilter", err=f"invalid subject {src}")
+        problem = _check_mapping(src, tr.get("dest", ""))
+        if problem:
+            raise ApiError("JSSourceInvalidTransformDestination", err=problem)
+    for i, tr in enumerate(transforms):
+        for j, other in enumerate(transforms):
+            if i != j and subj.is_subset(tr.get("src", ""), other.get("src", "")):
+                raise ApiError("JSSourceOverlappingSubjectFilters")
+
+
+def _durable_ok(link: dict[str, Any]) -> bool:
+    """A durable consumer named for a mirror or source (none is fine): a valid name, a literal
+    deliver subject, and no start position or filter of the link's own."""
+    consumer = link.get("consumer")
+    if consumer is None:
+        return True
+    deliver = consumer.get("deliver_subject", "")
+    return (
+        is_valid_name(consumer.get("name", ""))
+        and subj.is_literal(deliver)
+        and subj.is_valid(deliver)
+        and not link.get("opt_start_seq")
+        and "opt_start_time" not in link
+        and not link.get("filter_subject")
+    )
+
+
+def _check_external(cfg: dict[str, Any], jsa) -> None:
+    """External delivery prefixes must be literal and not reach the subjects of the local origins
+    (whose messages they would catch); API prefixes must not reach this account's own API."""
     links = ([cfg["mirror"]] if "mirror" in cfg else []) + cfg.get("sources", [])
+    local = [
+        jsa.streams[link["name"]] for link in links if "external" not in link and link["name"] in jsa.streams
+    ]
+    origin_subjects = [s for origin in local for s in origin.config.get("subjects", [])]
+    for link in links:
+        prefix = link.get("external", {}).get("deliver", "")
+        if not prefix:
+            continue
+        if not subj.is_valid_publish(prefix):
+            raise ApiError("JSStreamInvalidExternalDeliverySubjErrF", prefix=prefix)
+        for subject in origin_subjects:
+            if subj.collide(subject, f"{prefix}.{subject}"):
+                raise ApiError("JSStreamExternalDelPrefixOverlapsErrF", prefix=prefix, subject=subject)
     for link in links:
         api = link.get("external", {}).get("api", "")
         if not api:

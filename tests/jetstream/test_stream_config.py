@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import SECOND, stable
 
@@ -209,6 +210,90 @@ async def test_full_config_round_trips(jsapi):
         ),
         ({"mirror": {"name": "O"}, "subjects": ["m"]}, "JSMirrorWithSubjectsErr", {}),
         (
+            {"mirror": {"name": "O", "subject_transforms": [{"src": "o.*", "dest": "x.$2"}]}},
+            "JSMirrorInvalidTransformDestination",
+            {"err": "invalid mapping destination: wildcard index out of range in $2: [2]"},
+        ),
+        (
+            {"sources": [{"name": "O", "subject_transforms": [{"src": "o.*", "dest": "x.$2"}]}]},
+            "JSSourceInvalidTransformDestination",
+            {"err": "invalid mapping destination: wildcard index out of range in $2: [2]"},
+        ),
+        (  # one filter within the other; filters that only collide (o.*.b, o.a.*) pass
+            {"sources": [{"name": "O", "subject_transforms": [{"src": "o.a", "dest": "y"}, {"src": "o.*"}]}]},
+            "JSSourceOverlappingSubjectFilters",
+            {},
+        ),
+        ({"sources": [{"name": "O"}, {"name": "O", "filter_subject": ">"}]}, "JSSourceDuplicateDetected", {}),
+        (
+            {
+                "sources": [
+                    {"name": "O", "filter_subject": "o.a"},
+                    {"name": "O", "subject_transforms": [{"src": "o.a"}]},
+                ]
+            },
+            "JSSourceDuplicateDetected",
+            {},
+        ),
+        (
+            {"sources": [{"name": "O", "external": {"api": "$JS.x.API"}}] * 2},
+            "JSSourceDuplicateDetected",
+            {},
+        ),
+        (  # checked before the API prefix
+            {"sources": [{"name": "O", "external": {"api": "a.*", "deliver": "b.*"}}]},
+            "JSStreamInvalidExternalDeliverySubjErrF",
+            {"prefix": "b.*"},
+        ),
+        (
+            {"mirror": {"name": "O", "external": {"api": "$JS.x.API", "deliver": "a b"}}},
+            "JSStreamInvalidExternalDeliverySubjErrF",
+            {"prefix": "a b"},
+        ),
+        (
+            {"mirror": {"name": "O", "consumer": {"deliver_subject": "d"}}},
+            "JSMirrorDurableConsumerCfgInvalid",
+            {},
+        ),
+        (
+            {"sources": [{"name": "O", "consumer": {"name": "c", "deliver_subject": "d.*"}}]},
+            "JSSourceDurableConsumerCfgInvalid",
+            {},
+        ),
+        (
+            {
+                "sources": [
+                    {"name": "O", "opt_start_seq": 3, "consumer": {"name": "c", "deliver_subject": "d"}}
+                ]
+            },
+            "JSSourceDurableConsumerCfgInvalid",
+            {},
+        ),
+        (
+            {
+                "sources": [
+                    {"name": "O", "consumer": {"name": "c", "deliver_subject": "d"}},
+                    {"name": "O", "filter_subject": "o.a", "consumer": {"name": "c", "deliver_subject": "e"}},
+                ]
+            },
+            "JSSourceDurableConsumerCfgInvalid",  # a durable source takes no filter of its own
+            {},
+        ),
+        (
+            {
+                "sources": [
+                    {"name": "O", "consumer": {"name": "c", "deliver_subject": "d"}},
+                    {
+                        "name": "O",
+                        "subject_transforms": [{"src": "o.a"}],
+                        "consumer": {"name": "c", "deliver_subject": "e"},
+                    },
+                ]
+            },
+            "JSSourceDurableConsumerDuplicateDetected",
+            {},
+        ),
+        (
             {"max_msgs": "x"},
             "JSInvalidJSONErr",
             {
@@ -223,6 +308,41 @@ async def test_full_config_round_trips(jsapi):
 )
 async def test_invalid_configs_are_refused_word_for_word(jsapi, config, error, placeholders):
     await jsapi.fails(S.stream_create("S1"), {"name": "S1", **config}, error, **placeholders)
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        [{"name": "O", "filter_subject": "o.*"}, {"name": "O", "filter_subject": "o.a"}],
+        [
+            {"name": "O", "subject_transforms": [{"src": "o.a", "dest": "x"}]},
+            {"name": "O", "subject_transforms": [{"src": "o.a", "dest": "y"}]},
+        ],
+        [{"name": "O", "subject_transforms": [{"src": "o.*.b"}, {"src": "o.a.*"}]}],
+        [{"name": "O", "external": {"api": "$JS.x.API"}}, {"name": "O", "external": {"api": "$JS.y.API"}}],
+    ],
+    ids=["overlapping filters", "same filter other destination", "colliding filters", "other domains"],
+)
+async def test_source_lists_that_look_alike_are_accepted(jsapi, sources):
+    doc = await jsapi.ok(S.stream_create("S1"), {"name": "S1", "sources": sources})
+    assert [src["name"] for src in doc["config"]["sources"]] == ["O"] * len(sources)
+
+
+async def test_external_delivery_prefix_may_not_catch_a_local_origins_subjects(jsapi):
+    await jsapi.create("O", subjects=["o.>"])
+    external = {"name": "P", "external": {"api": "$JS.x.API", "deliver": "o"}}
+    refused = await jsapi.request(S.stream_create("S1"), {"name": "S1", "sources": [{"name": "O"}, external]})
+    # `subject` is both a placeholder and fails()'s first parameter
+    assert refused["error"] == errors.error(
+        "JSStreamExternalDelPrefixOverlapsErrF", prefix="o", subject="o.>"
+    )
+    # the stream's own subjects are not checked
+    body = {
+        "name": "S1",
+        "subjects": ["d.>"],
+        "sources": [{**external, "external": {"api": "$JS.x.API", "deliver": "d"}}],
+    }
+    await jsapi.ok(S.stream_create("S1"), body)
 
 
 @pytest.mark.parametrize(
