@@ -15,6 +15,9 @@ retried on nats-server's schedule (2 s apart at least, backoff 10 s per failure 
 or heartbeat. Links with `external` never connect: devserver has no domains and no account
 imports, and nats-server's request to the prefixed API goes unanswered the same way.
 The internal consumers are not shown on the origin: nats-server hides them on limits streams.
+Not done: on interest and workqueue origins nats-server uses durable `JS_MIRROR_`/`JS_SRC_`
+consumers (shown, ack policy flow_control) whose acks remove what was copied; here such an
+origin keeps its messages (workqueue) or, seeing no interest, stores none (interest).
 May import: devserver.jetstream.*, devserver.protocol.
 """
 
