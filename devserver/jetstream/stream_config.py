@@ -9,18 +9,19 @@ keys are added as `setStaticStreamMetadata` / `setDynamicStreamMetadata` do.
 A config is a plain dict with nats-server's JSON keys; durations are integer nanoseconds; a key
 whose Go field is omitempty is absent when zero. Errors are raised as `api.ApiError` with the
 `schemas.errors` constant names. May import: schemas, devserver.subjects, devserver.jetstream.api,
-devserver.jetstream.timefmt, devserver.jetstream.sourcing (a source's identity).
+devserver.jetstream.timefmt, devserver.jetstream.sourcing (a source's identity),
+devserver.jetstream.transform.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from devserver import subjects as subj
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.sourcing import index_name
 from devserver.jetstream.timefmt import normalize_time
+from devserver.jetstream.transform import MappingError, compile_transform, validate_mapping
 from schemas.subjects import API_PREFIX
 
 SECOND = 1_000_000_000
@@ -318,7 +319,7 @@ def _check_sources(cfg: dict[str, Any], jsa) -> None:
             src = tr.get("src", "")
             if src and not subj.is_valid(src):
                 raise ApiError("JSMirrorInvalidSubjectFilter", err=f"invalid subject {src}")
-            problem = _check_mapping(src, tr.get("dest", ""))
+            problem = validate_mapping(src, tr.get("dest", ""))
             if problem:
                 raise ApiError("JSMirrorInvalidTransformDestination", err=problem)
             for j, other in enumerate(transforms):
@@ -367,7 +368,7 @@ def _check_source_transforms(transforms: list[dict[str, Any]]) -> None:
         src = tr.get("src", "")
         if src and not subj.is_valid(src):
             raise ApiError("JSSourceInvalidSubjectFilter", err=f"invalid subject {src}")
-        problem = _check_mapping(src, tr.get("dest", ""))
+        problem = validate_mapping(src, tr.get("dest", ""))
         if problem:
             raise ApiError("JSSourceInvalidTransformDestination", err=problem)
     for i, tr in enumerate(transforms):
@@ -474,52 +475,40 @@ def _check_subjects(cfg: dict[str, Any]) -> None:
                 raise _invalid(f'subject "{s}" overlaps with "{other}"')
 
 
-_MAPPING_FN = re.compile(r"\{\{\s*(\w+)\s*\((.*?)\)\s*\}\}")
-
-
-def _check_mapping(src: str, dest: str) -> str | None:
-    """A short version of nats-server's ValidateMapping: the reason a transform is bad, or None.
-    An empty destination means no change."""
-    if not dest:
-        return None
-    if not subj.is_valid(dest):
-        return "invalid subject"
-    wildcards = sum(1 for t in (src or ">").split(".") if t in ("*", ">"))
-    for token in dest.split("."):
-        refs = [int(n) for n in re.findall(r"^\$(\d+)$", token)]
-        for fn, args in _MAPPING_FN.findall(token):
-            numbers = [int(a) for a in re.findall(r"\d+", args)]
-            refs += numbers[1:] if fn.lower() == "partition" else numbers[:1]
-        bad = [r for r in refs if r < 1 or r > wildcards]
-        if bad:
-            listed = " ".join(str(r) for r in refs)
-            return f"invalid mapping destination: wildcard index out of range in {token}: [{listed}]"
-    return None
-
-
 def _check_transforms(cfg: dict[str, Any], pedantic: bool) -> None:
     transform = cfg.get("subject_transform")
     if transform:
         src = transform.get("src", "")
         if src and not subj.is_valid(src):
             raise ApiError("JSStreamTransformInvalidSource", err=f"invalid subject {src}")
-        problem = _check_mapping(src, transform.get("dest", ""))
+        problem = validate_mapping(src, transform.get("dest", ""))
         if problem:
             raise ApiError("JSStreamTransformInvalidDestination", err=problem)
-    republish = cfg.get("republish")
-    if republish:
-        if not republish.get("src"):
-            if pedantic:
-                raise _pedantic("republish source can not be empty")
-            republish["src"] = ">"
-        dest = republish.get("dest", "")
-        if any(subj.collide(dest, s) for s in cfg.get("subjects", [])):
-            raise _invalid("stream configuration for republish destination forms a cycle")
-        if not subj.is_valid(republish["src"]) or _check_mapping(republish["src"], dest):
-            raise _invalid(
-                f"stream configuration for republish with transform from '{republish['src']}' "
-                f"to '{dest}' not valid"
-            )
+    if cfg.get("republish"):
+        _check_republish(cfg, pedantic)
+
+
+def _check_republish(cfg: dict[str, Any], pedantic: bool) -> None:
+    """nats-server builds the transform (no ValidateMapping) after the cycle check."""
+    republish = cfg["republish"]
+    if not republish.get("src"):
+        if pedantic:
+            raise _pedantic("republish source can not be empty")
+        republish["src"] = ">"
+    transform, subjects = cfg.get("subject_transform"), cfg.get("subjects", [])
+    if republish["src"] == republish.get("dest") == ">" and transform and subjects == [transform.get("src")]:
+        # everything the stream stores, under its transformed subject: no cycle
+        if pedantic:
+            raise _pedantic("implicit republish based on subject transform")
+        republish["src"] = republish["dest"] = transform.get("dest", "")
+    dest = republish.get("dest", "")
+    if any(subj.collide(dest, s) for s in subjects):
+        raise _invalid("stream configuration for republish destination forms a cycle")
+    try:
+        compile_transform(republish["src"], dest)
+    except MappingError:
+        pair = f"from '{republish['src']}' to '{dest}'"
+        raise _invalid(f"stream configuration for republish with transform {pair} not valid") from None
 
 
 def check_update(old: dict[str, Any], raw: dict[str, Any], jsa, pedantic: bool = False) -> dict[str, Any]:
