@@ -97,6 +97,7 @@ def stream_update(req: Request) -> dict[str, Any]:
     jsa.check_reservation(config, current=stream)
     if _overlaps(jsa, config.get("subjects", []), exclude=stream):
         raise ApiError("JSStreamSubjectOverlapErr")
+    stream_config.check_updated_republish(config)
     stream.update(config)
     stream_events.stream_action(jsa, stream.name, "modify")
     return stream.info()

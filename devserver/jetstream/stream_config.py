@@ -550,6 +550,21 @@ def check_update(old: dict[str, Any], raw: dict[str, Any], jsa, pedantic: bool =
     return normalize(cfg)
 
 
+def check_updated_republish(cfg: dict[str, Any]) -> None:
+    """An update (not a create) reads an empty republish destination, too, as `>`, and builds
+    the transform again: nats-server's stream update, after the subject overlap check."""
+    republish = cfg.get("republish")
+    if not republish:
+        return
+    src = republish["src"] = republish.get("src") or ">"
+    dest = republish["dest"] = republish.get("dest") or ">"
+    try:
+        compile_transform(src, dest)
+    except MappingError as problem:
+        err = f"stream configuration for republish from '{src}' to '{dest}': {problem}"
+        raise ApiError("JSStreamUpdateErrF", err=err) from None
+
+
 # -- _nats.* metadata
 
 

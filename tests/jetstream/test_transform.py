@@ -295,3 +295,37 @@ def test_compile_transform_refuses_what_nats_server_cannot_build():
 def test_validate_mapping_passes_empty_destinations():
     assert validate_mapping("x.*", "") is None
     assert validate_mapping("", "a.>") is None
+
+
+async def test_source_transforms_map_with_functions_and_skip_an_empty_destination(jsapi, eventually):
+    """A transform without a destination maps nothing, so a later one that also matches does."""
+    await jsapi.create("O", subjects=["o.>"])
+    for subject in ("o.a.b", "o.a.cd", "o.ab.cd"):
+        await jsapi.stored(subject)
+    transforms = [
+        {"src": "o.*.b"},
+        {"src": "o.a.*", "dest": "z.{{splitfromleft(1,1)}}"},
+        {"src": "o.ab.*", "dest": "y.{{left(1,1)}}"},
+    ]
+    await jsapi.ok(
+        S.stream_create("S1"), {"name": "S1", "sources": [{"name": "O", "subject_transforms": transforms}]}
+    )
+
+    async def copied():
+        return (await jsapi.state("S1"))["messages"] == 3
+
+    assert await eventually(copied)
+    stored = [
+        (await jsapi.ok(S.stream_msg_get("S1"), {"seq": seq}))["message"]["subject"] for seq in (1, 2, 3)
+    ]
+    assert stored == ["z.b", "z.c.d", "y.c"]
+
+
+async def test_an_update_reads_an_empty_republish_destination_as_everything(jsapi):
+    """A create leaves it empty (no republish); an update builds `>` from the source."""
+    await jsapi.create("S1", subjects=["x.>"], republish={"src": "x.*", "dest": ""})
+    body = {"name": "S1", "subjects": ["x.>"], "republish": {"src": "x.*", "dest": ""}}
+    err = "stream configuration for republish from 'x.*' to '>': invalid subject"
+    await jsapi.fails(S.stream_update("S1"), body, "JSStreamUpdateErrF", err=err)
+    doc = await jsapi.ok(S.stream_update("S1"), {**body, "republish": {"src": "x.>", "dest": ""}})
+    assert doc["config"]["republish"] == {"src": "x.>", "dest": ">"}
