@@ -27,7 +27,7 @@ from typing import NamedTuple
 from devserver.store import records
 from devserver.store.base import SequenceMismatch, StoreError
 from devserver.store.file import HAS_HEADERS, MAX_BLOCK_SIZE, WRITE_BUFFER, FileStore
-from devserver.store.index import DEAD
+from devserver.store.index import DEAD, top_bytes
 
 
 class Batch(NamedTuple):
@@ -40,10 +40,12 @@ class Batch(NamedTuple):
 
 @dataclass
 class Subjects:
-    """The sender's subject ids over a run of batches: their names, and ours where they differ."""
+    """The sender's subject ids over a run of batches: their names, and, receiving, ours."""
 
     names: dict[int, str] = field(default_factory=dict)
-    moved: dict[int, int] = field(default_factory=dict)
+    made: int = -1  # sending from a file store: its subjects made when it sent its whole table
+    ours: dict[int, int] = field(default_factory=dict)  # their ids met in a batch -> ours
+    moved: dict[int, int] = field(default_factory=dict)  # ... those that differ
 
     def news(self, present: dict[int, str]) -> dict[int, str]:
         """Sending: the names in `present` the receiver does not know yet (now noted as sent)."""
@@ -92,16 +94,27 @@ def _columns(store: FileStore, lo: int, hi: int, data: bytes, sent: Subjects) ->
     """The batch of the live entries at positions [lo, hi), each column sliced in one piece."""
     sids = store._sids[lo:hi]
     cols = [store._seqs[lo:hi], store._sizes[lo:hi], store._extra[lo:hi]]
-    if DEAD in sids:
+    if b"\xff" in top_bytes(sids):  # removed ones among them
         live = list(map(DEAD.__ne__, sids))
         sids = array("I", compress(sids, live))
         cols = [array(col.typecode, compress(col, live)) for col in cols]
     seqs, words, extra = cols
-    if max(extra, default=0) >= HAS_HEADERS:
+    if not top_bytes(extra).isascii():  # some have headers: their length words say so
         words = array("I", map(or_, words, map(and_, extra, repeat(HAS_HEADERS))))
+    return Batch(seqs, words, sids, _names(store, sids, sent), data)
+
+
+def _names(store: FileStore, sids: array, sent: Subjects) -> dict[int, str]:
+    """The first batch names every subject; later ones none, unless subjects were made since
+    (then those of the batch the receiver does not know by that name)."""
+    subj = store._subj
+    if sent.made < 0:
+        sent.made = store._subjects_made
+        return sent.news({sid: name for sid, name in enumerate(subj) if name is not None})
+    if store._subjects_made == sent.made:
+        return {}
     present = set(sids)
-    names = sent.news(dict(zip(present, map(store._subj.__getitem__, present), strict=True)))
-    return Batch(seqs, words, sids, names, data)
+    return sent.news(dict(zip(present, map(subj.__getitem__, present), strict=True)))
 
 
 def store_batch(store: FileStore, batch: Batch, subjects: Subjects) -> None:
@@ -168,14 +181,16 @@ def _our_ids(
     store: FileStore, batch: Batch, counts: Counter[int], subjects: Subjects
 ) -> tuple[Batch, Counter[int]]:
     """The batch and its subject counts with our subject ids: the sender's where they are free
-    here (so a restore into an empty store keeps them all and copies the column as it is)."""
-    moved = subjects.moved
-    for theirs, name in batch.names.items():
-        ours = store._subject_id(name, batch.seqs[0], theirs)
-        if ours == theirs:
-            moved.pop(theirs, None)
-        else:
-            moved[theirs] = ours
+    here (so a restore into an empty store keeps them all and copies the column as it is).
+    A subject is made here when its first message comes (a named one may have none left)."""
+    ours, moved, names = subjects.ours, subjects.moved, subjects.names
+    for theirs in batch.names.keys() & ours.keys():  # the sender reused an id: look again
+        del ours[theirs]
+        moved.pop(theirs, None)
+    for theirs in counts.keys() - ours.keys():
+        sid = ours[theirs] = store._subject_id(names[theirs], batch.seqs[0], theirs)
+        if sid != theirs:
+            moved[theirs] = sid
     if not moved:
         return batch, counts
     sids = array("I", map(moved.get, batch.sids, batch.sids))

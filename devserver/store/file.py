@@ -57,7 +57,7 @@ from devserver.store.atomic import fsync_dir, write_atomic
 from devserver.store.base import Filter, LostData, StoredMsg, StoreError
 from devserver.store.blocks import BlockReader, mapped
 from devserver.store.cache import GAP, MsgWindow, new_msg
-from devserver.store.index import DEAD
+from devserver.store.index import DEAD, top_bytes
 from devserver.store.indexed import IndexedStore
 
 BLOCK_SUFFIX = ".blk"
@@ -631,7 +631,7 @@ class FileStore(IndexedStore):
         extra, sids, n = self._extra, self._sids, len(self._extra)
         while lo < n:
             hi = min(n, lo + _HEADERS_SCAN)
-            if max(extra[lo:hi]) >= HAS_HEADERS:
+            if not top_bytes(extra[lo:hi]).isascii():
                 for p in range(lo, hi):
                     if extra[p] >= HAS_HEADERS and sids[p] != DEAD:
                         return p

@@ -17,6 +17,7 @@ May import: devserver.subjects, devserver.store.base.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -32,6 +33,14 @@ _TIDY_MIN = 4096  # dead entries tolerated before the columns are trimmed or com
 _MAX_FILTERS = 128  # wildcard filters whose matching subject ids are cached
 _SCAN_SUBJECTS = 32  # above this many matching subjects, walk the columns instead
 _SMALL = 64  # subjects with 2 to this many messages keep them in an array (KV history is <= 64)
+_TOP = 3 if sys.byteorder == "little" else 0  # where a u32's most significant byte lies
+
+
+def top_bytes(column: array) -> bytes:
+    """The most significant byte of each entry of a u32 column, copied in C: DEAD's is 0xff and
+    a headers flag in bit 31 makes it non-ASCII, so whole runs are tested without a loop."""
+    with memoryview(column) as view, view.cast("B") as raw:
+        return bytes(raw[_TOP::4])
 
 
 class MsgIndex:
@@ -57,6 +66,7 @@ class MsgIndex:
         self._free: list[int] = []
         self._small: dict[int, array] = {}  # subject id -> its sequences, for small subjects
         self._filters: dict[str, set[int]] = {}
+        self._subjects_made = 0  # subjects made so far (a sender of batches sees none came)
 
     # -- subclass hooks
 
@@ -264,6 +274,7 @@ class MsgIndex:
             self._sfirst.append(seq)
             self._slast.append(seq)
         self._sid_of[subject] = sid
+        self._subjects_made += 1
         for pattern, sids in self._filters.items():
             if subjects.match(subject, pattern):
                 sids.add(sid)

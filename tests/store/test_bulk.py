@@ -130,6 +130,35 @@ def test_batches_name_each_subject_once(tmp_path):
     store.close()
 
 
+def test_subjects_made_between_batches(tmp_path):
+    """The first batch names every subject; an id the sender frees and makes again under another
+    name between batches is named again (and mapped, the receiver still using it), and a named
+    subject whose messages all went before they were sent never appears in the copy."""
+    store, copy = FileStore(tmp_path / "a", block_size=4096), FileStore(tmp_path / "b", block_size=4096)
+    fill(store)
+    sent, received = Subjects(), Subjects()
+    batch, seq = export_batch(store, store.first_seq, store.last_seq, 700, sent)
+    assert len(batch.names) == len(store.subjects())
+    import_batch(copy, batch, received)
+    first = messages(copy)
+    assert any(m.subject == "s.3" for m in first)
+    store.purge("s.3")  # sent already: its id is made again as "late.0"
+    store.purge("kv.1")  # never sent
+    for i in range(20):
+        store.store(f"late.{i % 2}", None, b"late %d" % i, 3_000_000 + i)
+    while seq <= store.last_seq:
+        batch, seq = export_batch(store, seq, store.last_seq, 700, sent)
+        import_batch(copy, batch, received)
+    assert messages(copy) == first + [m for m in messages(store) if m.seq > first[-1].seq]
+    assert received.moved  # "late.0" could not keep the id "s.3" still has here
+    counts = copy.subjects()
+    assert counts["late.0"] == counts["late.1"] == 10 and "kv.1" not in counts
+    assert counts["s.3"] == sum(m.subject == "s.3" for m in first)
+    assert copy.load_last("late.0").data == b"late 18"
+    store.close()
+    copy.close()
+
+
 def test_a_copy_into_a_store_whose_ids_differ(tmp_path):
     """The sender's subject ids are taken where free; taken ones are mapped to others."""
     original, copy = MemoryStore(), FileStore(tmp_path / "b", block_size=4096)
