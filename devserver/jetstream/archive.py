@@ -149,29 +149,34 @@ class Reader:
                 raise ArchiveError(CORRUPT)
             self._started = True
             pos = len(STREAM_ID)
-        value = google_crc32c.value
-        n = len(raw)
+        with memoryview(raw) as view:
+            pos = self._frames(view, pos)
+        del raw[:pos]
+
+    def _frames(self, view: memoryview, pos: int) -> int:
+        """Decode the whole frames in `view` from `pos` (data is copied out once, as bytes: the
+        crc32c takes nothing else); where the first incomplete one starts."""
+        value, n = google_crc32c.value, len(view)
         while pos + 4 <= n:
-            word = _FRAME_HEAD.unpack_from(raw, pos)[0]
+            word = _FRAME_HEAD.unpack_from(view, pos)[0]
             kind, size = word & 0xFF, word >> 8
             if pos + 4 + size > n:
                 break
-            body = bytes(raw[pos + 4 : pos + 4 + size])
-            pos += 4 + size
+            start, pos = pos + 4, pos + 4 + size
             if kind == _UNCOMPRESSED:
-                data = body[4:]
-                if size < 4 or _CRC.unpack_from(body)[0] != _masked(value(data)):
+                data = bytes(view[start + 4 : pos])
+                if size < 4 or _CRC.unpack_from(view, start)[0] != _masked(value(data)):
                     raise ArchiveError(CORRUPT + ", crc mismatch")
                 self._data += data
             elif kind == _COMPRESSED:
                 raise ArchiveError(FOREIGN)
             elif kind == 0xFF:
-                if body != STREAM_ID[4:]:
+                if view[start:pos] != STREAM_ID[4:]:
                     raise ArchiveError(CORRUPT)
             elif kind < 0x80:
                 raise ArchiveError(CORRUPT)
             # 0x80-0xfe: skippable and padding chunks carry nothing for us
-        del raw[:pos]
+        return pos
 
     def _parse_header(self) -> bool:
         data = self._data

@@ -152,7 +152,7 @@ def store_batch(store: FileStore, batch: Batch, subjects: Subjects) -> None:
 def _sizes(batch: Batch) -> array:
     """Record lengths from the length words; StoreError for a word that is not a message's."""
     words = batch.words
-    if max(words) < records.F_LAST:  # no flags at all: the words are the lengths
+    if max(top_bytes(words)) < records.F_LAST >> 24:  # no flags at all: the words are the lengths
         return words
     if any(map(and_, words, repeat(records.NOT_MSG))):
         raise StoreError("batch holds a record that is not a message")
