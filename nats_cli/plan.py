@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nats_cli.errors import CliError
-from nats_cli.stream_config import strip_system_metadata
+from nats_cli.stream_config import schema_errors, strip_system_metadata
 
 STREAM_TYPE = "stream_configuration"
 CONSUMER_TYPE = "consumer_configuration"
@@ -192,7 +192,6 @@ def load_folder(folder: str) -> list[Desired]:
     Raises FolderError with one line per problem, each naming its file: unreadable JSON, an
     unknown field, a schema mismatch, a stream or consumer defined twice.
     """
-    import schemas
 
     root = Path(folder)
     files = sorted(
@@ -218,9 +217,7 @@ def load_folder(folder: str) -> list[Desired]:
             problems.append(str(e))
             continue
         type_name = STREAM_TYPE if desired.kind == "stream" else CONSUMER_TYPE
-        known = schemas.load(type_name)["properties"]
-        errors = [f"{key}: unknown field" for key in desired.config if key not in known]
-        errors += schemas.validate(type_name, desired.config)
+        errors = schema_errors(type_name, desired.config)
         if errors:
             problems += [f"{path}: not a valid {desired.kind} configuration: {e}" for e in errors]
             continue

@@ -391,7 +391,12 @@ async def ask_missing(cfg: dict, opts: dict[str, Any], defaults: bool) -> dict:
 
 
 def schema_errors(type_name: str, doc: dict) -> list[str]:
-    """Problems of a config against our JSON Schema (`schemas.validate`); empty when valid."""
+    """Problems of a config against our JSON Schema; empty when valid.
+
+    The schema lets unknown keys pass (replies may grow), but nats-server refuses them at any
+    depth (10025): name the first one before anything is sent.
+    """
     import schemas
 
-    return schemas.validate(type_name, doc)
+    field = schemas.unknown_field(type_name, doc)
+    return ([f'unknown field "{field}"'] if field else []) + schemas.validate(type_name, doc)

@@ -43,11 +43,9 @@ def parse_source(flag: str, value: str) -> dict[str, Any]:
 def _problems(doc: dict) -> list[str]:
     import schemas
 
-    # the schema lets unknown keys pass (replies may grow) but nats-server refuses them (10025):
-    # name the typo and its flag before anything is sent
-    known = schemas.load(SOURCE_TYPE)["properties"]
-    problems = [f'unknown field "{key}"' for key in doc if key not in known]
-    problems += schemas.validate(SOURCE_TYPE, doc)
+    # nats-server refuses unknown keys at any depth (10025): name the typo before sending
+    field = schemas.unknown_field(SOURCE_TYPE, doc)
+    problems = ([f'unknown field "{field}"'] if field else []) + schemas.validate(SOURCE_TYPE, doc)
     if not problems and not doc["name"]:
         problems.append("name: a stream name is required")
     return problems

@@ -7,9 +7,9 @@ documents against them. Subjects live in `schemas.subjects`, error codes in `sch
 How strict each kind is:
 - responses accept unknown keys (a newer server may add fields) but require what nats-server always
   sends and check every known field's type and enum; `{type, error}` replaces the success shape.
-- requests check types and enums and refuse unknown top-level keys, which is exactly what
-  nats-server's strict JSON decoding rejects with 10025. Value rules that the server answers with a
-  specific error (names, ranges, required fields) are deliberately left to the server.
+- requests check types and enums and refuse unknown top-level keys; `unknown_field` finds unknown
+  keys at any depth, as nats-server's strict JSON decoding does (10025). Value rules that the
+  server answers with a specific error (names, ranges, required fields) are left to the server.
 
 Imports only the standard library, and lazily: importlib.resources on first load, jsonschema on
 first validation, because `pynats --help` must stay fast.
@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-__all__ = ["SchemaError", "UnknownTypeError", "check", "load", "type_id", "types", "validate", "validator"]
+__all__ = [
+    "SchemaError",
+    "UnknownTypeError",
+    "check",
+    "load",
+    "type_id",
+    "types",
+    "unknown_field",
+    "validate",
+    "validator",
+]
 
 API_NAMESPACE = "io.nats.jetstream.api.v1"
 NAMESPACES = (API_NAMESPACE, "io.nats.jetstream.advisory.v1", "io.nats.jetstream.metric.v1")
@@ -131,3 +141,46 @@ def check(type_name: str, doc: Any) -> None:
     problems = validate(type_name, doc)
     if problems:
         raise SchemaError(type_id(type_name), problems)
+
+
+def unknown_field(type_name: str, doc: Any) -> str | None:
+    """The first key, at any depth, that the type's schema does not name (None when all are known).
+
+    Objects whose schema gives no `properties` (maps such as `metadata`) take any key.
+    """
+    resolver = _registry().resolver(base_uri=type_id(type_name))
+    return _unknown(resolver, load(type_name), doc)
+
+
+def _unknown(resolver, schema: dict[str, Any], doc: Any) -> str | None:
+    props, items = _known(resolver, schema)
+    if isinstance(doc, dict) and props is not None:
+        for key, value in doc.items():
+            if key not in props:
+                return key
+            found = _unknown(resolver, props[key], value)
+            if found:
+                return found
+    elif isinstance(doc, list) and items is not None:
+        for value in doc:
+            found = _unknown(resolver, items, value)
+            if found:
+                return found
+    return None
+
+
+def _known(resolver, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The properties (merged across `$ref` and `allOf`) and the `items` schema of a schema."""
+    props: dict[str, Any] | None = dict(schema["properties"]) if "properties" in schema else None
+    items = schema.get("items")
+    parts = list(schema.get("allOf", []))
+    if "$ref" in schema:
+        resolved = resolver.lookup(schema["$ref"])
+        parts.append(resolved.contents)
+        resolver = resolved.resolver
+    for part in parts:
+        more, more_items = _known(resolver, part)
+        if more is not None:
+            props = {**more, **(props or {})}
+        items = items or more_items
+    return props, items

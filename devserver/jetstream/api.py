@@ -242,7 +242,8 @@ def _schema_problem(request_type: str, doc: Any) -> str | None:
                 where = f"{_go_struct(request_type, short=True)}.{full}"
             return f"json: cannot unmarshal {kind} into {where} of type {go_type}"
         return f"json: cannot unmarshal {path or 'value'}: {error.message}"
-    return None
+    field = schemas.unknown_field(request_type, doc)  # nested objects are decoded strictly too
+    return f'json: unknown field "{field}"' if field else None
 
 
 def _go_type(error) -> str:

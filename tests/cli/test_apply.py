@@ -238,7 +238,7 @@ def test_consumers_on_a_stream_nobody_defines(pynats, folder):
         ("s.json", {"name": "S", "max_age": "1d"},
          "s.json: not a valid stream configuration: max_age: '1d' is not of type 'integer'"),
         ("s.json", {"name": "S", "max_agee": 1},
-         "s.json: not a valid stream configuration: max_agee: unknown field"),
+         's.json: not a valid stream configuration: unknown field "max_agee"'),
         ("s.json", {"subjects": ["a"]}, "s.json: a stream configuration needs a name"),
         ("c.json", {"durable_name": "C", "ack_policy": "sometimes"},
          "c.json: which stream is this consumer on?"),

@@ -137,6 +137,7 @@ BAD_CONFIGS = [
     ({"deliver_policy": "bogus"}, 10025, 'invalid JSON: can not unmarshal "\\"bogus\\""'),
     ({"ack_wait": "30s"}, 10025, None),
     ({"foo": 1}, 10025, 'invalid JSON: json: unknown field "foo"'),
+    ({"metadata": {"k": "v"}, "backoff": [1], "foo": 1}, 10025, 'invalid JSON: json: unknown field "foo"'),
     ({"deliver_subject": "x", "max_waiting": 5}, 10080, "consumer in push mode can not set max waiting"),
     (
         {"deliver_subject": "x", "ack_policy": "none", "max_ack_pending": 5},

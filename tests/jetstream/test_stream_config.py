@@ -302,6 +302,17 @@ async def test_full_config_round_trips(jsapi):
             },
         ),
         ({"foo": 1}, "JSInvalidJSONErr", {"err": 'json: unknown field "foo"'}),
+        ({"placement": {"foo": 1}}, "JSInvalidJSONErr", {"err": 'json: unknown field "foo"'}),
+        (
+            {"subjects": ["s.*"], "subject_transform": {"src": "s.*", "dest": "t.$1", "foo": 1}},
+            "JSInvalidJSONErr",
+            {"err": 'json: unknown field "foo"'},
+        ),
+        (
+            {"sources": [{"name": "O", "external": {"api": "$JS.x.API", "foo": 1}}]},
+            "JSInvalidJSONErr",
+            {"err": 'json: unknown field "foo"'},
+        ),
         ({"retention": "bogus"}, "JSInvalidJSONErr", {"err": 'can not unmarshal "\\"bogus\\""'}),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
