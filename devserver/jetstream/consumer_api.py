@@ -117,9 +117,9 @@ def add_consumer(
     account_max = stream.jsa.limits.max_consumers
     if maxc <= 0 or 0 < account_max < maxc:
         maxc = account_max
-    if maxc > 0 and len(stream.consumers) >= maxc:
+    if maxc > 0 and len(_limitable(stream)) >= maxc:
         raise ApiError("JSMaximumConsumersLimitErr")
-    if retention == "workqueue" and not config.get("direct"):
+    if retention == "workqueue" and not config.get("direct") and not config.get("sourcing"):
         _check_workqueue(stream, name, config)
     if not name:
         name = new_name()
@@ -142,7 +142,7 @@ def _check_workqueue(stream: Stream, name: str, config: dict[str, Any]) -> None:
         raise ApiError("JSConsumerWQRequiresExplicitAckErr")
     if config.get("deliver_policy", "all") != "all":
         raise ApiError("JSConsumerWQConsumerNotDeliverAllErr")
-    if stream.consumers:
+    if _limitable(stream):
         filters = consumer_config.filters_of(config)
         if not filters:
             raise ApiError("JSConsumerWQMultipleUnfilteredErr")
@@ -150,12 +150,18 @@ def _check_workqueue(stream: Stream, name: str, config: dict[str, Any]) -> None:
             raise ApiError("JSConsumerWQConsumerNotUniqueErr")
 
 
+def _limitable(stream: Stream) -> list[Consumer]:
+    """The consumers max_consumers and the workqueue rules count: not those of mirrors and
+    sources (numLimitableConsumers)."""
+    return [c for c in stream.consumers.values() if not c.config.get("sourcing")]
+
+
 def _partition_unique(stream: Stream, name: str, filters: list[str]) -> bool:
     from devserver import subjects as subj  # noqa: PLC0415
 
     for partition in filters:
-        for other_name, other in stream.consumers.items():
-            if other_name == name:
+        for other in _limitable(stream):
+            if other.name == name:
                 continue
             if not other.filters:
                 return False

@@ -64,6 +64,17 @@ class _Gate:
             consumer.resume_soon()
 
 
+def _mode_for(consumer: Consumer) -> Any:
+    """Where the consumer's messages go: a deliver subject, pull requests, or a sourcing link."""
+    from devserver.jetstream.pull import PullMode  # noqa: PLC0415 - the modes import us
+    from devserver.jetstream.push import PushMode  # noqa: PLC0415
+    from devserver.jetstream.sourcing_consumer import SourcingMode  # noqa: PLC0415
+
+    if consumer.config.get("sourcing"):
+        return SourcingMode(consumer)
+    return PushMode(consumer) if consumer.push else PullMode(consumer)
+
+
 class Consumer(Acks):
     """One consumer of one stream; the stream calls `on_message` for every stored message."""
 
@@ -107,10 +118,7 @@ class Consumer(Acks):
         self._blocked = False
         self._subs: list[Any] = []
         self.configure(config)
-        from devserver.jetstream.pull import PullMode  # noqa: PLC0415 - the modes import us
-        from devserver.jetstream.push import PushMode  # noqa: PLC0415
-
-        self.mode: Any = PushMode(self) if self.push else PullMode(self)
+        self.mode: Any = _mode_for(self)
 
     # -- configuration
 
@@ -422,6 +430,23 @@ class Consumer(Acks):
         if self.store is not None:
             self.store.delivered(dseq, seq, dc, now)
         return dseq
+
+    def hand_over(self, msg: Any) -> None:
+        """A sourcing link stored its copy of `msg`: delivered and acked at once (nats-server
+        acks it with the next flow control reply)."""
+        seq = msg.seq
+        if seq < self.sseq:
+            return
+        self.sseq = seq + 1
+        self.npc = max(self.npc - 1, 0)
+        dseq, self.dseq = self.dseq, self.dseq + 1
+        now = self.last_delivered = self.last_acked = self._now()
+        self.adflr, self.asflr = dseq, seq
+        self.delivered_c = self.floor_c = dseq
+        self.delivered_s = self.floor_s = seq
+        if self.store is not None:
+            self.store.delivered(dseq, seq, 1, now)
+        interest.acked(self.stream, self, seq)
 
     def on_message(self, seq: int, subject: str) -> None:
         """The stream stored a new message."""

@@ -14,10 +14,9 @@ retried on nats-server's schedule (2 s apart at least, backoff 10 s per failure 
 100-200 ms jitter) with the error in the info block; `active` is the time since the last message
 or heartbeat. Links with `external` never connect: devserver has no domains and no account
 imports, and nats-server's request to the prefixed API goes unanswered the same way.
-The internal consumers are not shown on the origin: nats-server hides them on limits streams.
-Not done: on interest and workqueue origins nats-server uses durable `JS_MIRROR_`/`JS_SRC_`
-consumers (shown, ack policy flow_control) whose acks remove what was copied; here such an
-origin keeps its messages (workqueue) or, seeing no interest, stores none (interest).
+The internal consumers are not shown on a limits origin, as nats-server hides them there; on
+an interest or workqueue origin a link keeps a durable consumer that clients see, and acks each
+copy on it (sourcing_consumer.py).
 May import: devserver.jetstream.*, devserver.protocol.
 """
 
@@ -29,6 +28,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from devserver import subjects
+from devserver.jetstream import sourcing_consumer
+from devserver.jetstream.api import ApiError
 from devserver.jetstream.publish import STREAM_SOURCE, Reject
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer, Timers
@@ -36,6 +37,7 @@ from devserver.jetstream.transform import compile_transform
 from devserver.protocol.headers import get as header
 
 if TYPE_CHECKING:
+    from devserver.jetstream.consumers import Consumer
     from devserver.jetstream.streams import Stream
     from devserver.store.base import StoredMsg
 
@@ -82,8 +84,10 @@ class Link:
         transforms = source.get("subject_transforms", [])
         self._transforms = [compile_transform(t.get("src", ""), t.get("dest", "")) for t in transforms]
         filters = [t.get("src") or ">" for t in transforms] or [source.get("filter_subject") or ">"]
-        self._filter: list[str] | None = None if filters == [">"] else filters
+        self.filters: list[str] | None = None if filters == [">"] else filters
         self.iname = index_name(source)
+        self.cname = consumer_name(owner, source, mirror)  # its durable on a retaining origin
+        self.consumer: Consumer | None = None
         self._stream_part, self._filter_part, self._dest_part = self.iname.split(" ")
         self.sseq = 0  # last origin sequence taken
         self.stored = 0  # origin sequence of the last message stored (sources' info `seq`)
@@ -133,11 +137,21 @@ class Link:
             self.ident, self.recreated, self.error = "", True, None
             self.schedule_setup()
             return
+        if sourcing_consumer.retains(origin):
+            try:
+                self.consumer = sourcing_consumer.bind(self, origin)
+            except ApiError as err:
+                self.error = err.error
+                self.fails += 1
+                self.schedule_setup()
+                return
         self.error, self.fails = None, 0
         self._attach(origin, now)
 
     def _attach(self, origin: Stream, now: int) -> None:
         delivered = self._start_seq(origin) - 1
+        if self.consumer is not None:  # what it acked is gone or copied already
+            delivered = max(delivered, self.consumer.asflr)
         if self.mirror:
             store = self.owner.store
             if store.last_seq < delivered:
@@ -146,6 +160,7 @@ class Link:
         else:
             self.sseq = max(self.sseq, delivered)
             self.ident, self.recreated = identity(origin), False
+        self._hand_over_through(self.sseq)
         self.origin = origin
         origin.followers.append(self)
         self.contact = self._attached_at = now
@@ -154,7 +169,7 @@ class Link:
 
     def _start_seq(self, origin: Stream) -> int:
         """Where the internal consumer would start on the origin."""
-        by_seq, by_time = self._start_options()
+        by_seq, by_time = self.start_options()
         store = origin.store
         if by_seq:
             return max(by_seq, store.first_seq)
@@ -162,7 +177,7 @@ class Link:
             return store.seq_for_time(by_time)
         return store.first_seq or 1
 
-    def _start_options(self) -> tuple[int, int]:
+    def start_options(self) -> tuple[int, int]:
         """(start sequence, start time ns) of the next setup, 0 when not set."""
         opt_seq = self.source.get("opt_start_seq", 0)
         opt_time = parse_time(self.source["opt_start_time"]) if "opt_start_time" in self.source else 0
@@ -198,13 +213,19 @@ class Link:
             self._timer.cancel()
         self._timer = self._timers.after(delay, callback)
 
-    def stop(self) -> None:
+    def stop(self, forget: bool = False) -> None:
+        """Stop copying; `forget` (the mirror or source is gone) deletes its origin consumer."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._detach()
+        if forget and not self.external:
+            sourcing_consumer.drop(self)
 
     def _detach(self) -> None:
+        if self.consumer is not None:
+            self.consumer.mode.link = None
+            self.consumer = None
         if self.origin is not None:
             if self in self.origin.followers:
                 self.origin.followers.remove(self)
@@ -215,13 +236,18 @@ class Link:
         """No more heartbeats: the health check will notice, as on nats-server."""
         self._detach()
 
+    def consumer_gone(self) -> None:
+        """A client deleted the origin consumer: no more heartbeats either."""
+        self.consumer = None
+        self._detach()
+
     # -- copying
 
     def on_origin_message(self, seq: int, subject: str) -> None:
         """The origin stored a message: copy it now unless a catch-up will."""
         if self._pumping or seq <= self.sseq or self.origin is None:
             return
-        if self._filter is not None and not any(subjects.match(subject, f) for f in self._filter):
+        if self.filters is not None and not any(subjects.match(subject, f) for f in self.filters):
             return
         msg = self.origin.store.load(seq)
         if msg is not None and self._copy(msg):
@@ -236,7 +262,7 @@ class Link:
             return
         store = origin.store
         for _ in range(BATCH):
-            msg = store.load_next(self.sseq + 1, self._filter)
+            msg = store.load_next(self.sseq + 1, self.filters)
             if msg is None:
                 break
             if not self._copy(msg):
@@ -244,7 +270,7 @@ class Link:
         else:
             self._pumping = True
             self._timers.after(0, self._pump)
-        self.lag = store.num_pending(self.sseq + 1, self._filter)
+        self.lag = store.num_pending(self.sseq + 1, self.filters)
         self.contact = self._clock.now_ns()
 
     def _copy(self, msg: StoredMsg) -> bool:
@@ -261,7 +287,9 @@ class Link:
             if msg.seq > owner.store.last_seq + 1:
                 self._skip_to(msg.seq - 1)
             self.sseq = msg.seq
-            return self._ingest(subject, block, msg.data, msg.ts)
+            self._ingest(subject, block, msg.data, msg.ts)  # refused: the next one skips the gap
+            self._hand_over(msg)
+            return True
         before = owner.store.last_seq
         block = self._source_header(block, msg)
         previous, self.sseq = self.sseq, msg.seq
@@ -272,7 +300,23 @@ class Link:
             return False
         if owner.store.last_seq != before:
             self.stored = msg.seq
+        self._hand_over(msg)
         return True
+
+    def _hand_over(self, msg: StoredMsg) -> None:
+        """Ack the copy on the origin's consumer, if it has one."""
+        if self.consumer is not None:
+            self.consumer.hand_over(msg)
+
+    def _hand_over_through(self, seq: int) -> None:
+        """Ack what the owner holds already (a setup after a crash, before the ack was saved)."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        msg = consumer.load_next(consumer.sseq)
+        while msg is not None and msg.seq <= seq:
+            consumer.hand_over(msg)
+            msg = consumer.load_next(msg.seq + 1)
 
     def _ingest(self, subject: str, block: bytes | None, data: bytes, ts: int) -> bool:
         hdr = len(block) if block else -1
@@ -282,7 +326,7 @@ class Link:
             log.warning(
                 "Error processing inbound %s message for %r: %s", self.kind, self.owner.name, rej.name
             )
-            return self.mirror  # a mirror moves on, the gap is skipped with the next message
+            return False
         return True
 
     def _skip_to(self, seq: int) -> None:
@@ -330,6 +374,17 @@ class Link:
         if "subject_transforms" in self.source:
             out["subject_transforms"] = self.source["subject_transforms"]
         return out
+
+
+def consumer_name(owner: Stream, source: dict[str, Any], mirror: bool) -> str:
+    """The durable a link keeps on a retaining origin: a hash of the owner and its account,
+    hashed again with the index name when the owner sources that origin more than once
+    (createStableConsumerHash, createSourcingConsumerHash)."""
+    stable = short_hash(f"{owner.name} {owner.jsa.name}")
+    if mirror:
+        return "JS_MIRROR_" + stable
+    twice = sum(src["name"] == source["name"] for src in owner.config.get("sources", [])) > 1
+    return "JS_SRC_" + short_hash(f"{stable} {index_name(source)}" if twice else stable)
 
 
 def index_name(source: dict[str, Any]) -> str:
@@ -383,21 +438,26 @@ class Sourcing:
             link.schedule_setup()
 
     def update(self, config: dict[str, Any]) -> None:
-        """Stop what the new config dropped (a mirror, sources) and start the added sources."""
+        """Stop what the new config dropped (a mirror, sources; their origin consumers are
+        deleted unless a kept source uses the same name) and start the added sources."""
         if self.mirror is not None and "mirror" not in config:
-            self.mirror.stop()
+            self.mirror.stop(forget=True)
             self.mirror = None
-        wanted = {index_name(src): src for src in config.get("sources", [])}
+        sources = config.get("sources", [])
+        wanted = {index_name(src): src for src in sources}
+        names = {consumer_name(self.owner, src, False) for src in sources}
         for iname in [i for i in self.sources if i not in wanted]:
-            self.sources.pop(iname).stop()
+            link = self.sources.pop(iname)
+            link.stop(forget=link.cname not in names)
         for iname, src in wanted.items():
             if iname in self.sources:
                 self.sources[iname].source = src
         self._add_sources([src for iname, src in wanted.items() if iname not in self.sources])
 
-    def stop(self) -> None:
+    def stop(self, forget: bool = False) -> None:
+        """Stop every link; `forget` (the stream is deleted) deletes their origin consumers."""
         for link in self.links():
-            link.stop()
+            link.stop(forget)
         self.started = False
 
     def links(self) -> list[Link]:

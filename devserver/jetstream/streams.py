@@ -130,7 +130,7 @@ class Stream(Publisher, Expiry):
     def delete(self) -> None:
         """Remove the stream, its consumers and its files."""
         self.stop()
-        self.sourcing.stop()
+        self.sourcing.stop(forget=True)
         for follower in list(self.followers):
             follower.on_origin_deleted()
         for consumer in list(self.consumers.values()):

@@ -430,38 +430,3 @@ async def test_origin_deleted_and_recreated(clocked):
         *[(str(i + 1), second, f"new{i}") for i in range(5)],
     ]
 
-
-@pytest.mark.parametrize("retention", ["workqueue", "interest"])
-async def test_interest_and_workqueue_origins_hand_copied_messages_over(request, server_kind, js, retention):
-    """nats-server reads such an origin through durable consumers it shows (`JS_MIRROR_<hash>`,
-    `JS_SRC_<hash>`, ack policy `flow_control`, deliver subjects `$JS.M.<hash>`/`$JS.S.<hash>`)
-    whose acks remove what was copied. Known difference: devserver copies without a consumer, so
-    a workqueue origin keeps every message and an interest origin, seeing no interest, stores
-    nothing, which leaves its mirror and sources empty."""
-    if server_kind == "dev":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="no sourcing consumers on the origin"))
-    await js.create("O", subjects=["o.>"], retention=retention)
-    await js.ok(S.stream_create("M"), {"name": "M", "mirror": {"name": "O"}})
-    await js.ok(S.stream_create("S"), {"name": "S", "sources": [{"name": "O"}]})
-
-    async def linked():
-        return (await js.state("O"))["consumer_count"] == 2
-
-    assert await wait_for(linked), await js.info("O")
-    for _ in range(3):
-        await js.stored("o.a")
-    await filled(js, "M", 3)
-    await filled(js, "S", 3)
-
-    async def drained():
-        state = await js.state("O")
-        return (state["messages"], state["first_seq"]) == (0, 4)
-
-    assert await wait_for(drained), await js.state("O")
-    consumers = (await js.ok(S.consumer_list("O")))["consumers"]
-    shown = sorted(
-        (c["name"].rsplit("_", 1)[0], c["config"]["ack_policy"], c["config"]["deliver_subject"][:6])
-        for c in consumers
-        if c["config"].get("durable_name") == c["name"]
-    )
-    assert shown == [("JS_MIRROR", "flow_control", "$JS.M."), ("JS_SRC", "flow_control", "$JS.S.")]
