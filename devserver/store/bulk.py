@@ -29,6 +29,8 @@ from devserver.store.base import SequenceMismatch, StoreError
 from devserver.store.file import HAS_HEADERS, MAX_BLOCK_SIZE, WRITE_BUFFER, FileStore
 from devserver.store.index import DEAD, top_bytes
 
+_NO_FLAGS = bytes(range(records.F_LAST >> 24))  # top bytes of length words without flags
+
 
 class Batch(NamedTuple):
     seqs: array  # "Q": ascending sequences
@@ -152,7 +154,7 @@ def store_batch(store: FileStore, batch: Batch, subjects: Subjects) -> None:
 def _sizes(batch: Batch) -> array:
     """Record lengths from the length words; StoreError for a word that is not a message's."""
     words = batch.words
-    if max(top_bytes(words)) < records.F_LAST >> 24:  # no flags at all: the words are the lengths
+    if not top_bytes(words).translate(None, _NO_FLAGS):  # no flags at all: the words are the lengths
         return words
     if any(map(and_, words, repeat(records.NOT_MSG))):
         raise StoreError("batch holds a record that is not a message")
