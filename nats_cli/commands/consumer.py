@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from nats_cli import consumer_config, prompts, render, terminal
+from nats_cli import consumer_config, prompts, render, render_consumer, terminal
 from nats_cli.app import AliasGroup, App
 from nats_cli.commands._common import (
     add_options,
@@ -34,7 +34,7 @@ def _show(info: dict, as_json: bool) -> None:
     if as_json:
         print_json(render.without_envelope(info))
     else:
-        terminal.out(render.consumer_info(info))
+        terminal.out(render_consumer.consumer_info(info))
 
 
 @consumer.command("add", aliases=("create", "new"))
@@ -106,7 +106,7 @@ def ls(app: App, stream_arg, names, as_json) -> None:
         elif not infos:
             terminal.err("No Consumers defined")
         else:
-            terminal.table(render.consumers_table(stream, infos))
+            terminal.table(render_consumer.consumers_table(stream, infos))
 
     app.run(run())
 
@@ -127,7 +127,8 @@ def info(app: App, stream_arg, name, state, as_json) -> None:
         if as_json:
             print_json(render.without_envelope(info))
         else:
-            terminal.out(render.consumer_state(info) if state else render.consumer_info(info))
+            show = render_consumer.consumer_state if state else render_consumer.consumer_info
+            terminal.out(show(info))
 
     app.run(run())
 

@@ -1,6 +1,6 @@
 """render.py: pure API JSON -> text."""
 
-from nats_cli import render
+from nats_cli import render, render_consumer
 
 
 def test_kv_block_aligns_labels_against_the_colon():
@@ -29,9 +29,9 @@ def test_compact_durations():
 
 def test_deliver_policy_words():
     by_seq = {"deliver_policy": "by_start_sequence", "opt_start_seq": 10}
-    assert render.deliver_policy(by_seq) == "From Sequence 10"
-    assert render.deliver_policy({"deliver_policy": "last_per_subject"}) == "Last Per Subject"
-    assert render.deliver_policy({"deliver_policy": "new"}) == "New"
+    assert render_consumer.deliver_policy(by_seq) == "From Sequence 10"
+    assert render_consumer.deliver_policy({"deliver_policy": "last_per_subject"}) == "Last Per Subject"
+    assert render_consumer.deliver_policy({"deliver_policy": "new"}) == "New"
 
 
 def test_stream_config_rows_show_unlimited_and_seed_retention():
