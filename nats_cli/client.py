@@ -261,15 +261,26 @@ class Client:
     async def consumer_list(self, stream: str) -> list[dict]:
         return [c async for c in self._paged(self.subjects.consumer_list(stream), "consumers")]
 
-    async def next_message(self, stream: str, consumer: str, expires: float) -> Any:
+    async def consumer_pause(self, stream: str, name: str, until: str | None) -> dict:
+        """Pause until an RFC 3339 time; None resumes (the server reads a missing time as resume)."""
+        body = {"pause_until": until} if until else {}
+        return await self.api(self.subjects.consumer_pause(stream, name), body)
+
+    async def consumer_unpin(self, stream: str, name: str, group: str) -> dict:
+        return await self.api(self.subjects.consumer_unpin(stream, name), {"group": group})
+
+    async def next_message(self, stream: str, consumer: str, expires: float, group: str | None = None) -> Any:
         """Pull one message: publish the pull request with a reply inbox we already listen on.
 
-        Returns the nats-py Msg, or raises CliError for a status reply or when nothing arrives.
+        `group` names the priority group the request pulls for. Returns the nats-py Msg, or
+        raises CliError for a status reply or when nothing arrives.
         """
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
-            body = {"batch": 1, "expires": int(expires * 1e9)}
+            body: dict[str, Any] = {"batch": 1, "expires": int(expires * 1e9)}
+            if group:
+                body["group"] = group
             subject = self.subjects.consumer_msg_next(stream, consumer)
             if self.trace:
                 self._echo(f">>> {subject}\n{json.dumps(body)}")

@@ -2,7 +2,8 @@
 
 Prompt order and wording follow the seed: name, delivery target, start policy, (push only) ack
 policy and replay policy, filter, maximum deliveries. Pull consumers ack explicitly and replay
-instantly unless a flag says otherwise, as in the seed. No I/O besides prompting.
+instantly unless a flag says otherwise, as in the seed. Pause and priority groups are flags only,
+as in natscli. No I/O besides prompting.
 """
 
 from __future__ import annotations
@@ -64,7 +65,40 @@ def parse_deliver(text: str, now: _dt.datetime | None = None) -> dict[str, Any]:
     if ns <= 0:
         raise ValueError(f'invalid start policy "{text}": the duration must be positive')
     start = (now or _dt.datetime.now(_dt.UTC)) - _dt.timedelta(microseconds=ns // 1000)
-    return {"deliver_policy": "by_start_time", "opt_start_time": start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    return {"deliver_policy": "by_start_time", "opt_start_time": api_time(start)}
+
+
+def api_time(when: _dt.datetime) -> str:
+    """RFC 3339 in UTC, as the API's time fields take it."""
+    return when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def local_time(when: _dt.datetime) -> str:
+    """The `YYYY-MM-DD HH:MM:SS` local form that parse_pause_until reads back."""
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_pause_until(text: str, now: _dt.datetime | None = None) -> _dt.datetime:
+    """A local `YYYY-MM-DD HH:MM:SS` (ISO 8601 with a zone is taken in that zone) or a duration from now.
+
+    natscli reads the timestamp as UTC while it shows times in local time; we read what we show.
+    """
+    word = text.strip()
+    try:
+        when = _dt.datetime.fromisoformat(word)
+    except ValueError:
+        pass
+    else:
+        return when if when.tzinfo else when.astimezone()
+    try:
+        ns = parse_duration(word)
+    except ValueError:
+        raise ValueError(
+            f'invalid pause time "{text}": use a local time like 2030-01-31 17:00:00 or a duration like 1h30m'
+        ) from None
+    if ns <= 0:
+        raise ValueError(f'invalid pause time "{text}": the duration must be positive')
+    return (now or _dt.datetime.now(_dt.UTC)) + _dt.timedelta(microseconds=ns // 1000)
 
 
 def _check_deliver(text: str) -> None:
@@ -76,6 +110,13 @@ def _duration_ns(flag: str, text: str) -> int:
         return max(0, parse_duration(text))
     except ValueError as e:
         raise CliError(f"invalid {flag}: {e}") from None
+
+
+def _pause_until(text: str) -> str:
+    try:
+        return api_time(parse_pause_until(text))
+    except ValueError as e:
+        raise CliError(f"invalid --pause: {e}") from None
 
 
 def _count(flag: str, text: str) -> int:
@@ -118,6 +159,16 @@ def consumer_options(edit: bool = False):
             click.option("--flow-control/--no-flow-control", default=None, help="Push: enable flow control"),
             click.option("--max-waiting", metavar="N", help="Pull: maximum waiting pull requests"),
             click.option("--memory", is_flag=True, default=None, help="Keep the consumer state in memory"),
+            click.option("--pause", metavar="TIME|DURATION",
+                         help="Start paused until a local time (2030-01-31 17:00:00) or for a duration"),
+            click.option("--pinned-groups", multiple=True, metavar="GROUPS",
+                         help="Priority groups with a pinned client (repeat or comma-separate)"),
+            click.option("--pinned-ttl", metavar="DURATION",
+                         help="How long a pinned client may go without pulling before it is unpinned"),
+            click.option("--overflow-groups", multiple=True, metavar="GROUPS",
+                         help="Priority groups that take messages past a pending threshold"),
+            click.option("--prioritized-groups", multiple=True, metavar="GROUPS",
+                         help="Priority groups served by the priority of each pull request"),
         ]  # fmt: skip
 
     def decorate(f):
@@ -182,7 +233,31 @@ def apply_flags(cfg: dict, opts: dict[str, Any]) -> dict:
         cfg["max_waiting"] = _count("--max-waiting", opts["max_waiting"])
     if opts.get("memory"):
         cfg["mem_storage"] = True
+    if opts.get("pause"):
+        cfg["pause_until"] = _pause_until(opts["pause"])
+    _apply_priority(cfg, opts)
     return cfg
+
+
+_PRIORITY_FLAGS = {
+    "pinned_groups": "pinned_client",
+    "overflow_groups": "overflow",
+    "prioritized_groups": "prioritized",
+}
+
+
+def _apply_priority(cfg: dict, opts: dict[str, Any]) -> None:
+    """One priority policy from its --*-groups flag; --pinned-ttl only with pinned groups."""
+    given = {policy: opts[key] for key, policy in _PRIORITY_FLAGS.items() if opts.get(key)}
+    if len(given) > 1:
+        raise CliError("--pinned-groups, --overflow-groups and --prioritized-groups cannot be used together")
+    for policy, values in given.items():
+        cfg["priority_policy"] = policy
+        cfg["priority_groups"] = [g.strip() for v in values for g in v.split(",") if g.strip()]
+    if opts.get("pinned_ttl") is not None:
+        if cfg.get("priority_policy") != "pinned_client":
+            raise CliError("--pinned-ttl is only for pinned client consumers (give --pinned-groups)")
+        cfg["priority_timeout"] = _duration_ns("--pinned-ttl", opts["pinned_ttl"])
 
 
 def from_file(path: str, name: str | None) -> dict:

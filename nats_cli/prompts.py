@@ -174,11 +174,11 @@ async def pick(kind: str, names: Sequence[str], *, argument: str) -> str:
     return await select(f"Select a {kind}", names, flag=argument, help=f"The {kind} to operate on.")
 
 
-async def really(question: str, force: bool) -> None:
+async def really(question: str, force: bool, help: str = "This cannot be undone.") -> None:
     """Confirm a destructive action unless forced; answering No stops quietly (exit 0)."""
     if force:
         return
     if not interactive():
         raise CliError(f'cannot ask for confirmation without a terminal ("{question}?"): pass -f/--force')
-    if not await confirm(question, flag="-f/--force", help="This cannot be undone.", default=False):
+    if not await confirm(question, flag="-f/--force", help=help, default=False):
         raise Cancelled(0)

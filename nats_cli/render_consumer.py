@@ -87,6 +87,39 @@ def consumer_config_rows(cfg: dict) -> list[Row]:
     return rows
 
 
+_PRIORITY = {"overflow": "Overflow", "pinned_client": "Pinned Client", "prioritized": "Prioritized"}
+
+
+def _remaining(ns: int | None) -> str:
+    """The time left of a pause, to the second (as natscli rounds it)."""
+    second = 1_000_000_000
+    return format_duration((max(0, ns or 0) + second // 2) // second * second)
+
+
+def pause_and_priority_rows(info: dict) -> list[Row]:
+    """The Configuration rows natscli puts last: the pause deadline and the priority groups."""
+    cfg = info.get("config") or {}
+    rows: list[Row] = []
+    if info.get("paused"):
+        left = _remaining(info.get("pause_remaining"))
+        rows.append(("Paused Until Deadline", f"{format_time(cfg.get('pause_until'))} ({left} remaining)"))
+    elif parse_time(cfg.get("pause_until")):
+        rows.append(("Paused Until Deadline", f"{format_time(cfg['pause_until'])} (passed)"))
+    policy = cfg.get("priority_policy") or "none"
+    if policy != "none":
+        rows.append(("Priority Policy", _PRIORITY.get(policy, policy)))
+        rows.append(("Priority Groups", ", ".join(cfg.get("priority_groups") or [])))
+        if policy == "pinned_client":
+            rows.append(("Pinned TTL", format_duration(cfg.get("priority_timeout") or 0)))
+    return rows
+
+
+def paused_line(stream: str, name: str, reply: dict) -> str:
+    """What `consumer pause` says, from the pause reply."""
+    until = format_time(reply.get("pause_until"))
+    return f"Paused {stream} > {name} until {until} ({_remaining(reply.get('pause_remaining'))})"
+
+
 def _seqs(point: dict | None) -> str:
     point = point or {}
     consumer, stream = format_int(point.get("consumer_seq")), format_int(point.get("stream_seq"))
@@ -108,6 +141,30 @@ def consumer_state_rows(info: dict) -> list[Row]:
         max_waiting = cfg.get("max_waiting") or 0
         of = f"of maximum {format_int(max_waiting)}" if max_waiting > 0 else "of unlimited"
         rows.append(("Waiting Pulls", f"{format_int(info.get('num_waiting'))} {of}"))
+    if info.get("paused"):
+        rows.append(("Paused Until", _paused_until(info)))
+    if cfg.get("priority_policy") == "pinned_client":
+        rows += _pinned_rows(info.get("priority_groups") or [])
+    return rows
+
+
+def _paused_until(info: dict) -> str:
+    """The end of the pause by the server's clock (its `ts`), as natscli shows it."""
+    now = parse_time(info.get("ts")) or _dt.datetime.now(_dt.UTC)
+    left = info.get("pause_remaining") or 0
+    until = now + _dt.timedelta(microseconds=left // 1000)
+    return f"{format_time(until.isoformat())} ({_remaining(left)} remaining)"
+
+
+def _pinned_rows(groups: list[dict]) -> list[Row]:
+    """One `group: pinned ID at TIME` (or `No client`) line per group, the label on the first."""
+    width = max((len(g["group"]) for g in groups), default=0)
+    rows: list[Row] = []
+    for g in sorted(groups, key=lambda g: g["group"]):
+        state = "No client"
+        if g.get("pinned_client_id"):
+            state = f"pinned {g['pinned_client_id']} at {format_time(g.get('pinned_ts'))}"
+        rows.append(("" if rows else "Priority Groups", f"{g['group'].rjust(width)}: {state}"))
     return rows
 
 
@@ -117,7 +174,7 @@ def consumer_info(info: dict) -> str:
     heading = f"Information for Consumer {info.get('stream_name', '')} > {name}"
     if parse_time(info.get("created")):
         heading += f" created {format_time(info['created'])}"
-    sections: list[Section] = [("Configuration", consumer_config_rows(cfg))]
+    sections: list[Section] = [("Configuration", consumer_config_rows(cfg) + pause_and_priority_rows(info))]
     meta = {k: v for k, v in (cfg.get("metadata") or {}).items() if not k.startswith("_nats")}
     if meta:
         sections.append(("Metadata", sorted(meta.items())))

@@ -1,6 +1,8 @@
-"""`pynats consumer` (alias `con`): add, ls, info, next, rm, edit."""
+"""`pynats consumer` (alias `con`): add, ls, info, next, rm, edit, pause, resume, unpin."""
 
 from __future__ import annotations
+
+import datetime as _dt
 
 import click
 
@@ -198,8 +200,9 @@ def rm(app: App, stream_arg, name, force) -> None:
 @click.option("--ack/--no-ack", default=True, help="Acknowledge the message (default) or leave it pending")
 @click.option("--count", type=click.IntRange(1), default=1, help="How many messages to fetch, one at a time")
 @click.option("-r", "--raw", is_flag=True, help="Only the message bodies")
+@click.option("--group", metavar="GROUP", help="Pull for this priority group (needed when there are several)")
 @pass_app
-def next_(app: App, stream_arg, name, ack, count, raw) -> None:
+def next_(app: App, stream_arg, name, ack, count, raw, group) -> None:
     """Fetch, print and acknowledge the next message of a pull consumer."""
 
     async def run() -> None:
@@ -212,8 +215,9 @@ def next_(app: App, stream_arg, name, ack, count, raw) -> None:
                 target = cfg["deliver_subject"]
                 raise CliError(f"{stream} > {name_} is a push consumer: read it with `pynats sub {target}`")
             can_ack = cfg.get("ack_policy", "explicit") != "none"
+            group_ = group or _only_group(cfg, f"{stream} > {name_}")
             for _ in range(count):
-                msg = await c.next_message(stream, name_, app.timeout)
+                msg = await c.next_message(stream, name_, app.timeout, group_)
                 if raw:
                     terminal.out_bytes(msg.data + b"\n")
                 else:
@@ -232,6 +236,135 @@ def next_(app: App, stream_arg, name, ack, count, raw) -> None:
                             terminal.err()
 
     app.run(run())
+
+
+def _only_group(cfg: dict, which: str) -> str | None:
+    """The priority group a pull needs when --group is not given: the one group, if there is one."""
+    groups = cfg.get("priority_groups") or []
+    if len(groups) > 1:
+        raise CliError(f"{which} has priority groups {', '.join(groups)}: pass --group")
+    return groups[0] if groups else None
+
+
+PAUSE_HELP = "The consumer delivers nothing until then; `pynats con resume` ends the pause early."
+
+
+@consumer.command("pause")
+@click.argument("stream_arg", metavar="[STREAM]", required=False)
+@click.argument("name", metavar="[CONSUMER]", required=False)
+@click.argument("until", metavar="[UNTIL]", required=False)
+@force_option
+@json_option
+@pass_app
+def pause(app: App, stream_arg, name, until, force, as_json) -> None:
+    """Pause a consumer until a local time (2030-01-31 17:00:00) or for a duration (1h30m)."""
+
+    async def run() -> None:
+        async with app.client() as c:
+            stream = await stream_name(c, stream_arg)
+            name_ = await consumer_name(c, stream, name)
+            when = _pause_time(until or await _ask_until())
+            shown = consumer_config.local_time(when)
+            await prompts.really(f"Really pause Consumer {stream} > {name_} until {shown}", force, PAUSE_HELP)
+            reply = await c.consumer_pause(stream, name_, consumer_config.api_time(when))
+        if not reply.get("paused"):
+            raise CliError(f"Consumer {stream} > {name_} was not paused: {shown} has passed")
+        if as_json:
+            print_json(render.without_envelope(reply))
+        else:
+            terminal.err(render_consumer.paused_line(stream, name_, reply))
+
+    app.run(run())
+
+
+def _pause_time(text: str) -> _dt.datetime:
+    try:
+        return consumer_config.parse_pause_until(text)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+
+
+async def _ask_until() -> str:
+    later = consumer_config.local_time(_dt.datetime.now() + _dt.timedelta(hours=1))
+    return await prompts.text(
+        "Pause until (time or duration)",
+        flag="the UNTIL argument",
+        help=f"A local time like {later} or a duration from now like 1h30m.",
+        default=later,
+        validate=consumer_config.parse_pause_until,
+    )
+
+
+@consumer.command("resume")
+@click.argument("stream_arg", metavar="[STREAM]", required=False)
+@click.argument("name", metavar="[CONSUMER]", required=False)
+@force_option
+@pass_app
+def resume(app: App, stream_arg, name, force) -> None:
+    """Resume a paused consumer before its pause ends."""
+
+    async def run() -> None:
+        async with app.client() as c:
+            stream = await stream_name(c, stream_arg)
+            name_ = await consumer_name(c, stream, name)
+            info = await c.consumer_info(stream, name_)
+            if not info.get("paused"):
+                raise CliError(f"Consumer {stream} > {name_} is not paused")
+            help_ = "Deliveries start again now; `pynats con pause` pauses it again."
+            await prompts.really(f"Really resume Consumer {stream} > {name_}", force, help_)
+            await c.consumer_pause(stream, name_, None)
+        until = render.format_time(info["config"].get("pause_until"))
+        terminal.err(f"Consumer {stream} > {name_} was resumed while previously paused until {until}")
+
+    app.run(run())
+
+
+@consumer.command("unpin")
+@click.argument("stream_arg", metavar="[STREAM]", required=False)
+@click.argument("name", metavar="[CONSUMER]", required=False)
+@click.argument("group", metavar="[GROUP]", required=False)
+@force_option
+@pass_app
+def unpin(app: App, stream_arg, name, group, force) -> None:
+    """Unpin the pinned client of a priority group, so that the next pull request is pinned."""
+
+    async def run() -> None:
+        async with app.client() as c:
+            stream = await stream_name(c, stream_arg)
+            name_ = await consumer_name(c, stream, name)
+            which = f"{stream} > {name_}"
+            pinned = _pinned_clients(await c.consumer_info(stream, name_), which)
+            group_ = group or await prompts.select(
+                "Select a Group", sorted(pinned), flag="the GROUP argument", help="The group to unpin."
+            )
+            if group_ not in pinned:
+                raise CliError(
+                    f"group {group_} of {which} has no pinned client (pinned: {', '.join(pinned)})"
+                )
+            help_ = "The client loses its pin; the group's next pull request is pinned instead."
+            await prompts.really(f"Really unpin client from group {which} > {group_}", force, help_)
+            await c.consumer_unpin(stream, name_, group_)
+        terminal.err(f"Unpinned client {pinned[group_]} from Priority Group {which} > {group_}")
+
+    app.run(run())
+
+
+def _pinned_clients(info: dict, which: str) -> dict[str, str]:
+    """group -> pinned client id, for the groups that have one."""
+    if (info.get("config") or {}).get("priority_policy") != "pinned_client":
+        raise CliError(f"{which} is not a pinned client priority consumer")
+    pinned = {
+        g["group"]: g["pinned_client_id"]
+        for g in info.get("priority_groups") or []
+        if g.get("pinned_client_id")
+    }
+    if not pinned:
+        raise CliError(f"no priority group of {which} has a pinned client")
+    return pinned
+
+
+def _names(pinned: dict[str, str]) -> str:
+    return ", ".join(sorted(pinned))
 
 
 from nats_cli.commands.events import consumer_events  # noqa: E402 - kept in its own module (issue 8)
