@@ -81,6 +81,8 @@ def test_names_complete_from_the_server(pynats):
     assert complete(pynats, "pynats con ls ") == ["ORDERS", "OTHER"]
     assert complete(pynats, "pynats con info ORDERS ") == ["AUDIT", "DISPATCH"]
     assert complete(pynats, "pynats con next ORDERS D") == ["DISPATCH"]
+    assert complete(pynats, "pynats con pause ORDERS ") == ["AUDIT", "DISPATCH"]
+    assert complete(pynats, "pynats con unpin ORDERS AUDIT ") == []  # a group name is not a consumer's
     assert complete(pynats, "pynats con info OTHER ") == []
     assert complete(pynats, "pynats con info NOPE ") == []
     assert complete(pynats, "pynats con add ") == ["ORDERS", "OTHER"]  # an existing stream...

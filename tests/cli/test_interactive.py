@@ -211,6 +211,42 @@ def test_confirmations(tty, pynats):
     assert pynats("str ls -n").ok().out == ""
 
 
+@pytest.mark.usefixtures("pausing")
+def test_consumer_pause_asks_until_and_confirms_then_resume(tty, pynats):
+    pynats(SEED_ADD).ok()
+    pynats("con add ORDERS C --pull --defaults").ok()
+    t = tty("con", "pause", "ORDERS")
+    t.choose("Select a Consumer")
+    assert "or a duration from now like 1h30m" in t.help(
+        "Pause until (time or duration)", "the UNTIL argument"
+    )
+    t.ask("Pause until (time or duration)", "")  # the default: an hour from now
+    t.confirm("Really pause Consumer ORDERS > C until", True)
+    code, out = t.finish()
+    assert code == 0 and "Paused ORDERS > C until" in out, out
+    info = json.loads(pynats("con info ORDERS C -j").ok().out)
+    assert info["paused"] and 3500 * 10**9 < info["pause_remaining"] <= 3600 * 10**9
+    t = tty("con", "resume", "ORDERS", "C")
+    assert "Deliveries start again now" in t.help("Really resume Consumer ORDERS > C", "-f/--force")
+    t.confirm("Really resume Consumer ORDERS > C", True)
+    code, out = t.finish()
+    assert code == 0 and "Consumer ORDERS > C was resumed while previously paused until" in out, out
+
+
+@pytest.mark.usefixtures("pinning")
+def test_consumer_unpin_picks_a_pinned_group(tty, pynats):
+    pynats(SEED_ADD).ok()
+    pynats("con add ORDERS W --pull --defaults --pinned-groups jobs --pinned-ttl 1m").ok()
+    pynats("pub ORDERS.processed x").ok()
+    pynats("con next ORDERS W --group jobs").ok()
+    t = tty("con", "unpin", "ORDERS", "W")
+    t.choose("Select a Group")
+    t.confirm("Really unpin client from group ORDERS > W > jobs", True)
+    code, out = t.finish()
+    assert code == 0 and "from Priority Group ORDERS > W > jobs" in out, out
+    assert "pinned_client_id" not in pynats("con info ORDERS W -j").ok().out
+
+
 def test_ctrl_c_at_a_prompt_stops_quietly(tty):
     t = tty("str", "add", "X")
     t.expect("Subjects to consume")
