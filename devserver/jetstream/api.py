@@ -27,7 +27,8 @@ no responders when there is none. `API_SUBSCRIPTIONS` therefore covers `$JS.API.
 token except those two; a consumer must subscribe its own `CONSUMER.MSG.NEXT.<s>.<c>`.
 (Junk subjects such as `$JS.API.X.Y` fall outside them too and get 503 here, silence there.)
 
-May import: schemas, devserver.subjects, devserver.protocol. Never asyncio.
+May import: schemas, devserver.subjects, devserver.protocol, devserver.jetstream.timefmt. Never
+asyncio.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import schemas
+from devserver.jetstream.timefmt import go_time_error
 from schemas import errors, subjects
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ HANDLER_MODULES = (
     "devserver.jetstream.accounts",
     "devserver.jetstream.stream_api",
     "devserver.jetstream.consumer_api",
+    "devserver.jetstream.pause",
     "devserver.jetstream.snapshot",
     "devserver.jetstream.restore",
     "devserver.jetstream.templates",
@@ -78,7 +81,7 @@ NOT_SERVED = frozenset(
         for p, e in subjects.ENDPOINTS.items()
         if e.system_only or (e.needs_cluster and p not in _CLUSTER_ANSWERED)
     }
-    | {subjects.CONSUMER_PAUSE, subjects.CONSUMER_UNPIN, subjects.CONSUMER_RESET}
+    | {subjects.CONSUMER_UNPIN, subjects.CONSUMER_RESET}
 )
 # answered by the stream's or consumer's own subscription (direct.py, pull consumers), not the table
 SERVED_ELSEWHERE = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT})
@@ -229,6 +232,8 @@ def _schema_problem(request_type: str, doc: Any) -> str | None:
             field = found.group(1) if found else error.message.split("'")[1]
             return f'json: unknown field "{field}"'
         path = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
+        if _is_timestamp(error) and isinstance(error.instance, str):
+            return go_time_error(error.instance)  # Go's time.Time decoder names the bad part
         if error.validator == "enum":
             return f"can not unmarshal {json.dumps(json.dumps(error.instance))}"  # Go's %q of the raw JSON
         if error.validator in ("type", "minimum", "maximum"):
@@ -244,6 +249,10 @@ def _schema_problem(request_type: str, doc: Any) -> str | None:
         return f"json: cannot unmarshal {path or 'value'}: {error.message}"
     field = schemas.unknown_field(request_type, doc)  # nested objects are decoded strictly too
     return f'json: unknown field "{field}"' if field else None
+
+
+def _is_timestamp(error) -> bool:
+    return isinstance(error.schema, dict) and error.schema.get("format") == "date-time"
 
 
 def _go_type(error) -> str:
@@ -265,6 +274,9 @@ _GO_STRUCTS = {
     "stream_purge_request": "JSApiStreamPurgeRequest",
     "stream_msg_get_request": "JSApiMsgGetRequest",
     "stream_msg_delete_request": "JSApiMsgDeleteRequest",
+    "consumer_pause_request": "JSApiConsumerPauseRequest",
+    "consumer_reset_request": "JSApiConsumerResetRequest",
+    "consumer_unpin_request": "JSApiConsumerUnpinRequest",
 }
 
 

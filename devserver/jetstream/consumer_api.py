@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from devserver.jetstream import advisories, consumer_config, consumer_store
+from devserver.jetstream import advisories, consumer_config, consumer_store, pause
 from devserver.jetstream.api import ApiError, Request, Route, paged
 from devserver.jetstream.consumers import Consumer
 from devserver.jetstream.streams import Stream, lookup
@@ -103,6 +103,7 @@ def add_consumer(
     retention = stream.config.get("retention", "limits")
     name = config.get("durable_name") or config.get("name", "")
     existing = stream.consumers.get(name) if name else None
+    pause.keep_pause(config, existing)
     if existing is not None:
         if action == "create" and not consumer_config.equal_for_create(config, existing.config):
             raise ApiError("JSConsumerAlreadyExists")
@@ -110,6 +111,7 @@ def add_consumer(
         if retention == "workqueue" and not _partition_unique(stream, name, filters):
             raise ApiError("JSConsumerWQConsumerNotUniqueErr")
         update_consumer(existing, config)
+        pause.announce_later(existing)
         return existing, None
     if action == "update":
         raise ApiError("JSConsumerDoesNotExist")
@@ -134,6 +136,7 @@ def add_consumer(
     info = consumer.info()
     consumer.start()
     advisories.consumer_action(consumer, "create")
+    pause.announce_later(consumer)
     return consumer, info
 
 
@@ -178,6 +181,7 @@ def update_consumer(consumer: Consumer, config: dict[str, Any]) -> None:
     deliver = old.get("deliver_subject", "")
     interest = bool(deliver) and consumer.mode.has_interest()
     consumer_config.check_update(old, config, interest)
+    pause.utc_pause(config)
     consumer.update(config)
     if consumer.store is not None:
         consumer.store.write_meta()

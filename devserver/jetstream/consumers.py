@@ -21,7 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from devserver import subjects as subj
-from devserver.jetstream import advisories, consumer_config, interest
+from devserver.jetstream import advisories, consumer_config, interest, pause
 from devserver.jetstream.acks import AckRouter, Acks
 from devserver.jetstream.consumer_info import info as build_info
 from devserver.jetstream.timefmt import parse_time
@@ -117,6 +117,7 @@ class Consumer(Acks):
         self.gate = _Gate(self)
         self._blocked = False
         self._subs: list[Any] = []
+        self.unpause_timer = None
         self.configure(config)
         self.mode: Any = _mode_for(self)
 
@@ -149,6 +150,7 @@ class Consumer(Acks):
             None if not self.filters else self.filters[0] if one_literal else False
         )
         self.retention = self.stream.config.get("retention", "limits")
+        self.pause_deadline = pause.deadline_of(config)  # clock ns; 0 = not paused
         self.ack_prefix = f"$JS.ACK.{self.stream_name}.{self.name}.".encode()
 
     def update(self, config: dict[str, Any]) -> None:
@@ -190,6 +192,7 @@ class Consumer(Acks):
         ):
             self._subs.append(subscribe(account, subject, self._on_next))
         self.mode.start()
+        pause.arm(self)
         if self.pending:
             self._arm_pending(self.clock.now_ns() + min(self.ack_wait or 1_000_000_000, 1_000_000_000))
         loop = self.server.loop
@@ -283,6 +286,7 @@ class Consumer(Acks):
         if self._ptmr is not None:
             self._ptmr.cancel()
             self._ptmr = None
+        pause.cancel(self)
         self.mode.stop()
 
     # -- choosing and delivering messages
@@ -307,7 +311,10 @@ class Consumer(Acks):
             again = True
             while again and not self.closed:
                 self._again = False
-                self.mode.pump()
+                if self.pause_deadline and self._now() < self.pause_deadline:
+                    self.mode.while_paused()
+                else:
+                    self.mode.pump()
                 again = self._again
         finally:
             self._running = False

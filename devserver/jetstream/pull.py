@@ -280,6 +280,10 @@ class PullMode:
             elif wr.hb:
                 wr.hbt = c.last_delivered + wr.hb
 
+    def while_paused(self) -> None:
+        """The consumer is paused: requests only expire, beat and (`no_wait`) end."""
+        self.process_waiting(True)
+
     def _next_waiting(self, size: int, now: int) -> WaitingRequest | None:
         """The request the next message goes to (nextWaiting), rotating the queue."""
         waiting = self.waiting

@@ -204,6 +204,9 @@ class PushMode:
         if self.replay and c.sseq > self.replay_last:
             self.replay = False
 
+    def while_paused(self) -> None:
+        """The consumer is paused: nothing goes out but the heartbeats."""
+
     def _hold(self, ts: int, size: int) -> bool:
         """Pacing: True (and a wake-up scheduled) when this message must wait."""
         c = self.c

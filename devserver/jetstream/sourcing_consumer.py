@@ -118,6 +118,9 @@ class SourcingMode:
     def pump(self) -> None:
         """Copies are handed over by the link."""
 
+    def while_paused(self) -> None:
+        """Paused or not, the link reads by itself."""
+
     def num_waiting(self) -> int:
         return 0
 

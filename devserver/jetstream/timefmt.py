@@ -112,3 +112,44 @@ def parse_duration(text: str) -> int:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     return sign * int(round(total))
+
+
+def utc_time(text: str) -> str:
+    """An RFC 3339 value moved to UTC as Go's `t.UTC()` marshals it (any year, no float)."""
+    ns = parse_time(text)
+    seconds, frac = divmod(ns, 1_000_000_000)
+    stamp = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp.zfill(19)}{_fraction(frac)}Z"
+
+
+GO_RFC3339 = "2006-01-02T15:04:05Z07:00"
+# time.Parse's walk over the RFC 3339 layout: (layout element, what the value must start with)
+_LAYOUT = (
+    ("2006", re.compile(r"\d{4}")),
+    ("-", re.compile("-")),
+    ("01", re.compile(r"\d{2}")),
+    ("-", re.compile("-")),
+    ("02", re.compile(r"\d{2}")),
+    ("T", re.compile("T")),
+    ("15", re.compile(r"\d{2}")),
+    (":", re.compile(":")),
+    ("04", re.compile(r"\d{2}")),
+    (":", re.compile(":")),
+    ("05", re.compile(r"\d{2}(?:[.,]\d+)?")),
+    ("Z07:00", re.compile(r"Z|[+-]\d{2}:\d{2}")),
+)
+
+
+def go_time_error(text: str) -> str:
+    """time.Parse(time.RFC3339)'s error text for a malformed timestamp (the common cases)."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    rest = text
+    for element, pattern in _LAYOUT:
+        m = pattern.match(rest)
+        if m is None:
+            shown = '"' + rest.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return f'parsing time {quoted} as "{GO_RFC3339}": cannot parse {shown} as "{element}"'
+        rest = rest[m.end() :]
+    if rest:
+        return f'parsing time {quoted}: extra text: "{rest}"'
+    return f"parsing time {quoted}: out of range"
