@@ -72,19 +72,21 @@ _CLUSTER_ANSWERED = (
     subjects.CONSUMER_LEADER_STEPDOWN,
 )
 # endpoints of schemas.subjects that get no answer here: the system account's operations (in
-# other accounts nats-server is silent; no system account here yet) and the consumer endpoints
-# of 2.11+ (pause, unpin, reset) that the 2.10 we follow lacks (stream templates, gone in 2.14,
-# are served: templates.py)
+# other accounts nats-server is silent; no system account here yet) and UNPIN (2.11 priority
+# groups, not implemented yet) (stream templates, gone in 2.14, are served: templates.py)
 NOT_SERVED = frozenset(
     {
         p
         for p, e in subjects.ENDPOINTS.items()
         if e.system_only or (e.needs_cluster and p not in _CLUSTER_ANSWERED)
     }
-    | {subjects.CONSUMER_UNPIN, subjects.CONSUMER_RESET}
+    | {subjects.CONSUMER_UNPIN}
 )
-# answered by the stream's or consumer's own subscription (direct.py, pull consumers), not the table
-SERVED_ELSEWHERE = frozenset({subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT})
+# answered by the stream's or consumer's own subscription (direct.py, pull consumers, reset.py), not
+# the table (RESET still reaches the API subscriptions, which stay silent, as nats-server's import)
+SERVED_ELSEWHERE = frozenset(
+    {subjects.DIRECT_GET, subjects.DIRECT_GET_LAST, subjects.CONSUMER_MSG_NEXT, subjects.CONSUMER_RESET}
+)
 
 _API = subjects.API_PREFIX
 # what the API listens on: all of $JS.API.> except DIRECT.GET and CONSUMER.MSG.NEXT (no overlaps)

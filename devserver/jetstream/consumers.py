@@ -21,7 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from devserver import subjects as subj
-from devserver.jetstream import advisories, consumer_config, interest, pause
+from devserver.jetstream import advisories, consumer_config, interest, pause, reset
 from devserver.jetstream.acks import AckRouter, Acks
 from devserver.jetstream.consumer_info import info as build_info
 from devserver.jetstream.timefmt import parse_time
@@ -181,8 +181,8 @@ class Consumer(Acks):
     # -- start and stop
 
     def start(self) -> None:
-        """Subscribe for acks and pull requests (MSG.NEXT and the preview's `$JS.NEXT` alias),
-        then begin delivering once the create response is on its way."""
+        """Subscribe for acks, pull requests (MSG.NEXT and the preview's `$JS.NEXT` alias) and
+        resets, then begin delivering once the create response is on its way."""
         subscribe, account = self.server.subscribe, self.account
         if not self.ack_none:
             AckRouter.of(self.jsa).add(self.stream_name, self.name, self.on_ack)
@@ -191,6 +191,7 @@ class Consumer(Acks):
             subjects.next_alias(self.stream_name, self.name),
         ):
             self._subs.append(subscribe(account, subject, self._on_next))
+        self._subs.append(reset.subscribe(self))
         self.mode.start()
         pause.arm(self)
         if self.pending:
@@ -224,7 +225,7 @@ class Consumer(Acks):
                 sseq = seqs[0] if seqs else last
                 self.lss, self.lss_resume = seqs or None, last
         elif policy == "by_start_time":
-            sseq = self._seq_for_time(parse_time(cfg["opt_start_time"]))
+            sseq = self.seq_for_time(parse_time(cfg["opt_start_time"]))
         else:  # new
             sseq = last + 1
         if first == 0 and not opt_seq:
@@ -242,7 +243,7 @@ class Consumer(Acks):
         msg = self.stream.store.load_last(subject)
         return msg.seq if msg is not None else 0
 
-    def _seq_for_time(self, ts: int) -> int:
+    def seq_for_time(self, ts: int) -> int:
         """The first sequence stored at or after `ts` (past the end when none)."""
         store = self.stream.store
         msg = store.load_next(store.first_seq)

@@ -78,7 +78,7 @@ def parse_request(body: bytes) -> tuple[int, int, int, bool, int]:
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise BadRequest(_syntax_error(text, exc)) from None
+            raise BadRequest(unmarshal_syntax_error(text, exc)) from None
         for key, go_type in _FIELDS.items():
             if key in doc and doc[key] is not None and not _is_go(doc[key], go_type):
                 kind = "number" if isinstance(doc[key], int | float) else _KINDS.get(type(doc[key]), "value")
@@ -107,7 +107,7 @@ def _is_go(value: Any, go_type: str) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _syntax_error(text: bytes, exc: ValueError) -> str:
+def unmarshal_syntax_error(text: bytes, exc: ValueError) -> str:
     pos = getattr(exc, "pos", 0)
     if pos >= len(text):
         return "unexpected end of JSON input"
