@@ -257,7 +257,11 @@ PAUSE_HELP = "The consumer delivers nothing until then; `pynats con resume` ends
 @json_option
 @pass_app
 def pause(app: App, stream_arg, name, until, force, as_json) -> None:
-    """Pause a consumer until a local time (2030-01-31 17:00:00) or for a duration (1h30m)."""
+    """Pause a consumer until a later time.
+
+    UNTIL is a local time (2030-01-31 17:00:00) or a duration from now (1h30m); asked for at a
+    terminal when not given, an hour from now by default.
+    """
 
     async def run() -> None:
         async with app.client() as c:
@@ -326,7 +330,11 @@ def resume(app: App, stream_arg, name, force) -> None:
 @force_option
 @pass_app
 def unpin(app: App, stream_arg, name, group, force) -> None:
-    """Unpin the pinned client of a priority group, so that the next pull request is pinned."""
+    """Unpin the pinned client of a priority group.
+
+    The group's next pull request is pinned instead. At a terminal, GROUP is picked from the
+    groups that have a pinned client.
+    """
 
     async def run() -> None:
         async with app.client() as c:
@@ -339,7 +347,7 @@ def unpin(app: App, stream_arg, name, group, force) -> None:
             )
             if group_ not in pinned:
                 raise CliError(
-                    f"group {group_} of {which} has no pinned client (pinned: {', '.join(pinned)})"
+                    f"group {group_} of {which} has no pinned client (pinned: {', '.join(sorted(pinned))})"
                 )
             help_ = "The client loses its pin; the group's next pull request is pinned instead."
             await prompts.really(f"Really unpin client from group {which} > {group_}", force, help_)
@@ -361,10 +369,6 @@ def _pinned_clients(info: dict, which: str) -> dict[str, str]:
     if not pinned:
         raise CliError(f"no priority group of {which} has a pinned client")
     return pinned
-
-
-def _names(pinned: dict[str, str]) -> str:
-    return ", ".join(sorted(pinned))
 
 
 from nats_cli.commands.events import consumer_events  # noqa: E402 - kept in its own module (issue 8)

@@ -102,25 +102,14 @@ def pynats_offline(config_home) -> Pynats:
     return Pynats(None, config_home)
 
 
-DEV_NO_PAUSE = "devserver does not answer CONSUMER.PAUSE yet (pause and resume)"
 DEV_NO_PINNING = (
     "devserver has no pinned clients yet: CONSUMER.INFO lacks priority_groups state and "
     "CONSUMER.UNPIN is unsupported"
 )
 
 
-def _xfail_on_dev(request, server_kind: str, reason: str) -> None:
-    if server_kind == "dev":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-@pytest.fixture
-def pausing(request, server_kind) -> None:
-    """Tests of consumer pause/resume: a strict xfail on devserver until it pauses consumers."""
-    _xfail_on_dev(request, server_kind, DEV_NO_PAUSE)
-
-
 @pytest.fixture
 def pinning(request, server_kind) -> None:
     """Tests of pinned priority-group clients: a strict xfail on devserver until it pins clients."""
-    _xfail_on_dev(request, server_kind, DEV_NO_PINNING)
+    if server_kind == "dev":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=DEV_NO_PINNING))

@@ -105,7 +105,6 @@ def test_add_refuses_conflicting_priority_and_pause_flags(orders, flags, message
     assert orders("con ls ORDERS -n").ok().out == ""
 
 
-@pytest.mark.usefixtures("pausing")
 def test_pause_and_resume(orders):
     orders("con add ORDERS C --pull --defaults").ok()
     run = orders("con pause ORDERS C 90m").fails()
@@ -126,7 +125,6 @@ def test_pause_and_resume(orders):
     )
 
 
-@pytest.mark.usefixtures("pausing")
 def test_pause_refusals(orders):
     orders("con add ORDERS C --pull --defaults").ok()
     run = orders("con", "pause", "ORDERS", "C", "2020-01-01 00:00:00", "-f").fails()

@@ -211,7 +211,6 @@ def test_confirmations(tty, pynats):
     assert pynats("str ls -n").ok().out == ""
 
 
-@pytest.mark.usefixtures("pausing")
 def test_consumer_pause_asks_until_and_confirms_then_resume(tty, pynats):
     pynats(SEED_ADD).ok()
     pynats("con add ORDERS C --pull --defaults").ok()
