@@ -1,8 +1,9 @@
 """Stream stores: where a stream's messages live, chosen by the stream's `storage` setting.
 
 Both kinds follow the `StreamStore` protocol (base.py): `MemoryStore` (memory.py) and
-`FileStore` (file.py, one directory per stream, with records.py, blocks.py, fileindex.py and
-cache.py). The shared index and nats-server's store semantics live in index.py and indexed.py.
+`FileStore` (file.py, one directory per stream, put together from writer.py, removal.py,
+checkpoint.py and recovery.py, with layout.py, records.py, blocks.py, fileindex.py and cache.py).
+The shared index and nats-server's store semantics live in index.py and indexed.py.
 
 May import: devserver.subjects and the standard library.
 """

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devserver.store import FileStore
-from devserver.store import file as file_store
+from devserver.store import FileStore, fileindex
 from devserver.store.file import CHECKPOINT_SPACING, INDEX_ENTRY_BYTES, INDEX_FILE
 from tests.store.test_file import block_files, crash_image, fill, snapshot
 
@@ -55,13 +54,13 @@ def test_a_crash_replays_only_the_blocks_after_the_checkpoint(directory, tmp_pat
 
 def test_checkpoints_thin_out_as_the_index_grows(directory, tmp_path, replayed, monkeypatch):
     saved: list[int] = []
-    real = file_store.fileindex.save
+    real = fileindex.save
 
     def save(path, meta, columns):
         saved.append(meta["msgs"])
         real(path, meta, columns)
 
-    monkeypatch.setattr(file_store.fileindex, "save", save)
+    monkeypatch.setattr(fileindex, "save", save)
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 3000)
     sealed = len(store._blocks) - 1
