@@ -215,6 +215,12 @@ ADVISORY_RESTORE_COMPLETE = _event(
 ADVISORY_CONSUMER_CREATED = _event("$JS.EVENT.ADVISORY.CONSUMER.CREATED.*.*", _ADVISORY + "consumer_action")
 ADVISORY_CONSUMER_DELETED = _event("$JS.EVENT.ADVISORY.CONSUMER.DELETED.*.*", _ADVISORY + "consumer_action")
 ADVISORY_CONSUMER_PAUSE = _event("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.*.*", _ADVISORY + "consumer_pause")
+ADVISORY_CONSUMER_PINNED = _event(
+    "$JS.EVENT.ADVISORY.CONSUMER.PINNED.*.*", _ADVISORY + "consumer_group_pinned"
+)
+ADVISORY_CONSUMER_UNPINNED = _event(
+    "$JS.EVENT.ADVISORY.CONSUMER.UNPINNED.*.*", _ADVISORY + "consumer_group_unpinned"
+)
 ADVISORY_MAX_DELIVERIES = _event("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.*.*", _ADVISORY + "max_deliver")
 ADVISORY_MSG_NAKED = _event("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.*.*", _ADVISORY + "nak")
 ADVISORY_MSG_TERMINATED = _event("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.*.*", _ADVISORY + "terminated")
@@ -562,6 +568,14 @@ def advisory_consumer_deleted(stream: str, consumer: str) -> str:
 
 def advisory_consumer_pause(stream: str, consumer: str) -> str:
     return fill(ADVISORY_CONSUMER_PAUSE, stream, consumer)
+
+
+def advisory_consumer_pinned(stream: str, consumer: str) -> str:
+    return fill(ADVISORY_CONSUMER_PINNED, stream, consumer)
+
+
+def advisory_consumer_unpinned(stream: str, consumer: str) -> str:
+    return fill(ADVISORY_CONSUMER_UNPINNED, stream, consumer)
 
 
 def advisory_max_deliveries(stream: str, consumer: str) -> str:

@@ -193,6 +193,12 @@ EVENTS = [
     (s.advisory_consumer_created("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.CREATED.O.C", "consumer_action"),
     (s.advisory_consumer_deleted("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.DELETED.O.C", "consumer_action"),
     (s.advisory_consumer_pause("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.PAUSE.O.C", "consumer_pause"),
+    (s.advisory_consumer_pinned("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.PINNED.O.C", "consumer_group_pinned"),
+    (
+        s.advisory_consumer_unpinned("O", "C"),
+        "$JS.EVENT.ADVISORY.CONSUMER.UNPINNED.O.C",
+        "consumer_group_unpinned",
+    ),
     (s.advisory_max_deliveries("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.O.C", "max_deliver"),
     (s.advisory_msg_naked("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.O.C", "nak"),
     (s.advisory_msg_terminated("O", "C"), "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.O.C", "terminated"),

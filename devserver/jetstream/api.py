@@ -58,6 +58,7 @@ HANDLER_MODULES = (
     "devserver.jetstream.stream_api",
     "devserver.jetstream.consumer_api",
     "devserver.jetstream.pause",
+    "devserver.jetstream.priority",
     "devserver.jetstream.snapshot",
     "devserver.jetstream.restore",
     "devserver.jetstream.templates",
@@ -72,15 +73,14 @@ _CLUSTER_ANSWERED = (
     subjects.CONSUMER_LEADER_STEPDOWN,
 )
 # endpoints of schemas.subjects that get no answer here: the system account's operations (in
-# other accounts nats-server is silent; no system account here yet) and UNPIN (2.11 priority
-# groups, not implemented yet) (stream templates, gone in 2.14, are served: templates.py)
+# other accounts nats-server is silent; no system account here yet) (stream templates, gone in
+# 2.14, are served: templates.py)
 NOT_SERVED = frozenset(
     {
         p
         for p, e in subjects.ENDPOINTS.items()
         if e.system_only or (e.needs_cluster and p not in _CLUSTER_ANSWERED)
     }
-    | {subjects.CONSUMER_UNPIN}
 )
 # answered by the stream's or consumer's own subscription (direct.py, pull consumers, reset.py), not
 # the table (RESET still reaches the API subscriptions, which stay silent, as nats-server's import)

@@ -90,7 +90,7 @@ _IMMUTABLE_LATE = (
     ("idle_heartbeat", "heart beats can not be updated"),
     ("flow_control", "flow control can not be updated"),
 )
-_GROUP_NAME = re.compile(r"^[a-zA-Z0-9/_=-]{1,16}$")
+GROUP_NAME = re.compile(r"^[a-zA-Z0-9/_=-]{1,16}$")
 _BAD_NAME_CHARS = frozenset(" \t\r\n\f.*>\\/")
 
 
@@ -385,7 +385,7 @@ def _check_misc(config: dict[str, Any]) -> None:
         for group in groups:
             if group == "":
                 raise ApiError("JSConsumerEmptyGroupName")
-            if not _GROUP_NAME.match(group):
+            if not GROUP_NAME.match(group):
                 raise ApiError("JSConsumerInvalidGroupNameErr")
     else:
         if groups:
