@@ -3,13 +3,14 @@
 The store owns one directory (a stream passes `<stream dir>/msgs`):
 
     <n>.blk      blocks of records (records.py), appended in order and rotated at `block_size`
-    index.db     the in-memory index as of the last clean close or checkpoint (a cache: blocks
-                 are the truth)
+    <n>.idx      a sealed block's index, written once when it was sealed (checkpoint.py)
+    index.db     the in-memory index as of the last clean close
     meta.json    the format version
 
 `FileStore` is put together from one module per concept, named as nats-server's filestore.go
 names them: writer.py (appends, rotation, flush and sync), removal.py (markers, erasure, empty
-blocks), checkpoint.py (index.db), recovery.py (index.db and block scans at open); layout.py
+blocks), checkpoint.py (block indexes, index.db), recovery.py (the indexes and block scans at
+open); layout.py
 holds the on-disk names and sizes. This module keeps reads and the store's lifecycle.
 
 Reading: the messages written last are kept decoded in memory (cache.py, about `cache_bytes` of
@@ -38,13 +39,12 @@ from devserver.store.checkpoint import Checkpoints
 from devserver.store.index import DEAD, top_bytes
 from devserver.store.indexed import IndexedStore
 from devserver.store.layout import (
+    BLOCK_INDEX_SUFFIX,
     BLOCK_SUFFIX,
-    CHECKPOINT_SPACING,
     DEFAULT_BLOCK_SIZE,
     DEFAULT_CACHE_BYTES,
     DEFAULT_SYNC_INTERVAL_NS,
     HAS_HEADERS,
-    INDEX_ENTRY_BYTES,
     INDEX_FILE,
     MAX_BLOCK_SIZE,
     META_FILE,
@@ -56,10 +56,9 @@ from devserver.store.removal import Removals
 from devserver.store.writer import BlockWriter
 
 __all__ = [
+    "BLOCK_INDEX_SUFFIX",
     "BLOCK_SUFFIX",
-    "CHECKPOINT_SPACING",
     "HAS_HEADERS",
-    "INDEX_ENTRY_BYTES",
     "INDEX_FILE",
     "MAX_BLOCK_SIZE",
     "META_FILE",
@@ -110,7 +109,9 @@ class FileStore(Recovery, Checkpoints, BlockWriter, Removals, IndexedStore):
         self._lost_bytes = 0
         self._damage: tuple[int, int] | None = None  # (last_seq before it, seq it claimed)
         self._recorded: tuple[int, list[array]] | None = None  # a stale index.db's last_seq, columns
-        self._unchecked = 0  # bytes of sealed blocks that index.db does not cover
+        self._wcrc: int | None = None  # crc32 of the newest block's bytes handed to the OS, if known
+        self._dels = array("Q")  # F_DEL sequences in the newest block, for its index
+        self._unindexed: set[int] = set()  # blocks to seal without an index (damage, F_DELs unknown)
         self._open()
 
     # -- layout
@@ -118,13 +119,21 @@ class FileStore(Recovery, Checkpoints, BlockWriter, Removals, IndexedStore):
     def _path(self, num: int) -> str:
         return os.path.join(self.directory, f"{num}{BLOCK_SUFFIX}")
 
-    def _block_nums(self) -> list[int]:
-        nums = []
+    def _idx_path(self, num: int) -> str:
+        return os.path.join(self.directory, f"{num}{BLOCK_INDEX_SUFFIX}")
+
+    def _listing(self) -> tuple[list[int], set[int]]:
+        """The numbers of the block files there are, in order, and of the block indexes."""
+        nums, indexed = [], set()
         for name in os.listdir(self.directory):
             stem, dot, ext = name.partition(".")
-            if dot and f".{ext}" == BLOCK_SUFFIX and stem.isdigit():
+            if not (dot and stem.isdigit()):
+                continue
+            if f".{ext}" == BLOCK_SUFFIX:
                 nums.append(int(stem))
-        return sorted(nums)
+            elif f".{ext}" == BLOCK_INDEX_SUFFIX:
+                indexed.add(int(stem))
+        return sorted(nums), indexed
 
     # -- blocks
 

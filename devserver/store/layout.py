@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from devserver.store import records
 
 BLOCK_SUFFIX = ".blk"
+BLOCK_INDEX_SUFFIX = ".idx"  # a sealed block's own index, as nats-server's legacy %d.idx
 INDEX_FILE = "index.db"
 META_FILE = "meta.json"
 FORMAT = 1
@@ -22,8 +23,6 @@ MAX_BLOCK_SIZE = 1 << 30  # offsets in a block are kept in 31 bits
 HAS_HEADERS = records.F_HDR  # ... and the top bit of the offset column, as in the record, says it has headers
 LOST_RANGE = 100_000  # report at most this many sequences for one damaged region
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024  # the newest messages kept decoded in memory
-CHECKPOINT_SPACING = 2  # index.db is rewritten after sealed blocks of twice its size
-INDEX_ENTRY_BYTES = 20  # one message in index.db's columns (QIII)
 
 
 @dataclass(slots=True)

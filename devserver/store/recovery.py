@@ -1,12 +1,15 @@
-"""Recovery at open (nats-server's recoverMsgs/rebuildState): index.db and the block scans.
+"""Recovery at open (nats-server's recoverMsgs/rebuildState): index.db, block indexes, scans.
 
 Owns `Recovery`, mixed into `FileStore`: index.db is used when every block it lists is still
 there with the checksum it recorded, or gone (deleted once its messages were: the replay removes
-them again; any it still holds are reported lost); records written after it are replayed.
-Otherwise every block is scanned. A damaged record is skipped, reported in `warnings` and in
-`state().lost`; damage at the very end of the newest block is a torn write and is cut off. A
-stale index.db still says how far the store went: messages it lists past the end of the scanned
-blocks are reported lost, and their sequences are not used again.
+them again; any it still holds are reported lost); the blocks after it are recovered as after a
+crash: a sealed block from its own index (checkpoint.py) when that is intact and the block still
+has the checksum it records, else by a scan; the newest block is always scanned. An index left
+by a block that is gone tells what it held, reported lost unless removed since. A damaged record
+is skipped, reported in `warnings` and in `state().lost`; damage at the very end of the newest
+block is a torn write and is cut off. A stale index.db still says how far the store went:
+messages it lists past the end of the scanned blocks are reported lost, and their sequences are
+not used again.
 
 May import: devserver.store.*.
 """
@@ -41,11 +44,9 @@ class Recovery:
                 raise StoreError(f"{self.directory}: unsupported store format {meta.get('format')!r}")
         else:
             write_atomic(meta_path, json.dumps({"format": FORMAT}).encode())
-        nums = self._block_nums()
-        if not self._load_index(nums):
-            for num in nums:
-                self._blocks[num] = blk = Block(num)
-                self._replay(blk, 0, num == nums[-1])
+        nums, indexed = self._listing()
+        if not self._load_index(nums, indexed):
+            self._forget_gone(self._recover(nums, nums, indexed, 0))
         self._settle_damage(None)
         if nums:
             self._active = self._blocks[nums[-1]]
@@ -61,8 +62,6 @@ class Recovery:
         with mapped(self._path(blk.num)) as buf:
             size = len(buf)
             blk.size = self._apply(blk, buf, start, newest)
-        if not newest:
-            self._unchecked += blk.size - start
         if blk.size < size:
             self.warnings.append(
                 f"{self._path(blk.num)}: cut {size - blk.size} bytes of torn or damaged tail"
@@ -109,6 +108,8 @@ class Recovery:
                 blk.hi = seq
             elif flags & records.F_DEL:
                 blk.dels += 1
+                if newest:
+                    self._dels.append(seq)
                 self._replay_delete(seq)
             elif flags & records.F_FLOOR:
                 self._compact_index(seq)
@@ -134,6 +135,7 @@ class Recovery:
             f"{self._path(blk.num)}: {end - off} damaged bytes at offset {off} skipped (checksum mismatch)"
         )
         self._lost_bytes += end - off
+        self._unindexed.add(blk.num)
         if self._damage is None:
             self._damage = (self.last_seq, claimed)
 
@@ -155,9 +157,25 @@ class Recovery:
             if lost[-1] > self.last_seq:
                 self._skip_index(lost[-1] - self.last_seq, None)
 
-    # -- the index file
+    def _recover(self, nums: list[int], every: list[int], indexed: set[int], after: int) -> list[Block]:
+        """Recover blocks `nums` of `every` block there is, and those numbered past `after` whose
+        index outlived their file: each from its index when it has a good one, else by a scan;
+        the newest is always scanned. Returns the blocks whose file is gone."""
+        newest = every[-1] if every else 0
+        gone = []
+        for num in sorted({*nums, *(n for n in indexed if n > after)}):
+            present = num in nums
+            if num != newest and num in indexed and self._load_block_index(num, present):
+                if not present:
+                    gone.append(self._blocks[num])
+            elif present:
+                self._blocks[num] = blk = Block(num)
+                self._replay(blk, 0, num == newest)
+        return gone
 
-    def _load_index(self, nums: list[int]) -> bool:
+    # -- index.db
+
+    def _load_index(self, nums: list[int], indexed: set[int]) -> bool:
         path = os.path.join(self.directory, INDEX_FILE)
         if not os.path.exists(path):
             return False
@@ -205,16 +223,17 @@ class Recovery:
             if os.path.getsize(self._path(blk.num)) > blk.size:
                 blk.crc = None
                 self._replay(blk, blk.size, blk.num == nums[-1])
-        for num in newer:
-            self._blocks[num] = blk = Block(num)
-            self._replay(blk, 0, num == nums[-1])
-        self._forget_gone([b for b in listed if b not in kept])
+        if kept and kept[-1].num == nums[-1]:
+            self._unindexed.add(nums[-1])  # the F_DELs it held before index.db are not known
+        gone = [b for b in listed if b not in kept]
+        self._forget_gone(gone + self._recover(newer, nums, indexed, listed[-1].num))
         return True
 
     def _forget_gone(self, gone: list[Block]) -> None:
-        """Drop the blocks index.db listed that are no longer there. A block is deleted once its
+        """Drop the blocks an index listed that are no longer there. A block is deleted once its
         messages are, and the replay has removed those again; any it still holds went missing."""
         for blk in gone:
+            self._drop_block_index(blk.num)
             if blk.live:
                 first, last = self._pos_ge(blk.lo), self._pos_le(blk.hi)
                 held = [p for p in range(first, last + 1) if self._sids[p] != DEAD]

@@ -21,10 +21,15 @@ class Removals:
     """The store's removal hooks, persisted as markers in the newest block."""
 
     def _persist_delete(self, pos: int, erase: bool) -> None:
-        self._marker(records.F_DEL, self._seqs[pos])
-        self._active.dels += 1
+        self._del_marker(self._seqs[pos])
         if erase:
             self._erase(pos)
+
+    def _del_marker(self, seq: int) -> None:
+        """An F_DEL in the newest block, noted for its index (checkpoint.py)."""
+        self._marker(records.F_DEL, seq)
+        self._active.dels += 1
+        self._dels.append(seq)
 
     def _persist_floor(self) -> None:
         self._marker(records.F_FLOOR, self.first_seq)
@@ -46,7 +51,9 @@ class Removals:
         if num == self._active.num:
             os.pwrite(self._fd, rec, off)
             self._dirty = True
+            self._wcrc = None
         else:
+            self._drop_block_index(num)  # its checksum no longer holds: a crash scans the block
             fd = os.open(self._path(num), os.O_WRONLY)
             try:
                 os.pwrite(fd, rec, off)
@@ -91,11 +98,19 @@ class Removals:
                     if flags & records.F_DEL and any(b.lo <= seq <= b.hi for b in older)
                 ]
             for seq in needed:
-                self._marker(records.F_DEL, seq)
-                self._active.dels += 1
+                self._del_marker(seq)
         self.flush()  # the markers that make this block unnecessary are written before it goes
         self._reader.forget(blk.num)
+        self._drop_block_index(blk.num)  # first: a block without its index is scanned, never wrong
         os.unlink(self._path(blk.num))
         del self._blocks[blk.num]
         self._index_blocks()
+        self._dir_dirty = True
+
+    def _drop_block_index(self, num: int) -> None:
+        """Remove a block's `<n>.idx` (the block changed or went)."""
+        try:
+            os.unlink(self._idx_path(num))
+        except FileNotFoundError:
+            return
         self._dir_dirty = True

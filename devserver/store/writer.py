@@ -5,8 +5,9 @@ Owns `BlockWriter`, mixed into `FileStore`. `store()` encodes a record into a wr
 batch, calls `flush()` once, then sends the PubAcks for the whole batch: that is the group
 commit, one write (and one fsync) shared by every publish in the batch. With the default policy
 the server calls `maybe_sync(now_ns)` from a timer and the store fsyncs every `sync_interval_ns`
-(2 minutes, as nats-server). A block that reaches `block_size` is sealed and the next begins
-with the sequence bounds (F_FLOOR, F_LAST).
+(2 minutes, as nats-server). A block that reaches `block_size` is sealed (fsynced, its index
+written: checkpoint.py) and the next begins with the sequence bounds (F_FLOOR, F_LAST). The
+crc32 of the newest block is kept as it is written, so a seal need not read the block back.
 
 May import: devserver.store.*.
 """
@@ -14,8 +15,10 @@ May import: devserver.store.*.
 from __future__ import annotations
 
 import os
+from array import array
+from zlib import crc32
 
-from devserver.store import records
+from devserver.store import fileindex, records
 from devserver.store.atomic import fsync_dir
 from devserver.store.layout import HAS_HEADERS, WRITE_BUFFER, Block
 
@@ -27,6 +30,8 @@ class BlockWriter:
         self._fd = os.open(self._path(num), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         self._active = self._blocks[num] = Block(num)
         self._flushed = 0
+        self._wcrc = 0
+        self._dels = array("Q")
         self._dir_dirty = True
 
     def _rotate(self) -> None:
@@ -37,8 +42,9 @@ class BlockWriter:
             os.fsync(self._fd)
             self._dirty = False
         os.close(self._fd)
-        old.crc = None
-        self._unchecked += old.size
+        old.crc = self._wcrc if self._wcrc is not None else fileindex.file_crc(self._path(old.num), old.size)
+        if old.live:
+            self._seal_index(old)
         self._new_block(old.num + 1)
         if self.first_seq:
             self._marker(records.F_FLOOR, self.first_seq)
@@ -56,7 +62,6 @@ class BlockWriter:
         blk = self._active
         if blk.size + len(rec) > self._block_size and blk.size:
             self._rotate()
-            self._maybe_checkpoint()  # here the index holds exactly what the sealed blocks do
             blk = self._active
         off = blk.size
         self._wbuf += rec
@@ -78,6 +83,8 @@ class BlockWriter:
             while done < len(view):
                 done += os.pwrite(self._fd, view[done:], self._flushed + done)
         self._flushed += done
+        if self._wcrc is not None:
+            self._wcrc = crc32(self._wbuf, self._wcrc)
         self._wbuf.clear()
         self._dirty = True
 

@@ -1,13 +1,15 @@
-"""File store only: index.db checkpoints at block seals, so a crash costs a scan of the newest
-blocks only, with every damage guarantee of a full scan kept."""
+"""File store only: each sealed block's own index (`<n>.idx`), so a crash costs a scan of the
+newest block only, with every damage guarantee of a full scan kept."""
 
 from __future__ import annotations
 
 import pytest
 
 from devserver.store import FileStore, fileindex
-from devserver.store.file import CHECKPOINT_SPACING, INDEX_ENTRY_BYTES, INDEX_FILE
-from tests.store.test_file import block_files, crash_image, fill, snapshot
+from devserver.store.file import BLOCK_INDEX_SUFFIX, INDEX_FILE
+from tests.store.test_bulk import copy_into, export, summary
+from tests.store.test_bulk import fill as fill_varied
+from tests.store.test_file import block_files, busy_store, crash_image, fill, snapshot
 
 BLOCK = 1000  # 83-byte records (`fill`): eleven or twelve to a block
 
@@ -19,7 +21,7 @@ def directory(tmp_path):
 
 @pytest.fixture
 def replayed(monkeypatch) -> list[tuple[int, int]]:
-    """(block number, offset) of every block replay an open does."""
+    """(block number, offset) of every block scan an open does."""
     calls: list[tuple[int, int]] = []
     real = FileStore._replay
 
@@ -31,13 +33,21 @@ def replayed(monkeypatch) -> list[tuple[int, int]]:
     return calls
 
 
+def index_files(directory) -> list[int]:
+    return sorted(int(p.stem) for p in directory.iterdir() if p.suffix == BLOCK_INDEX_SUFFIX)
+
+
+def block_nums(directory) -> list[int]:
+    return [int(p.stem) for p in block_files(directory)]
+
+
 def reopen(where) -> FileStore:
     store = FileStore(where, block_size=BLOCK)
     assert store.warnings == []
     return store
 
 
-def test_a_crash_replays_only_the_blocks_after_the_checkpoint(directory, tmp_path, replayed):
+def test_a_crash_scans_only_the_newest_block(directory, tmp_path, replayed):
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 95)
     store.remove(40)
@@ -45,45 +55,66 @@ def test_a_crash_replays_only_the_blocks_after_the_checkpoint(directory, tmp_pat
     expected = snapshot(store)
     image = crash_image(store, tmp_path / "crash")
     store.close()
-    assert (image / INDEX_FILE).exists()  # written by a checkpoint, not by close()
+    assert not (image / INDEX_FILE).exists()
+    assert index_files(image) == block_nums(image)[:-1]  # every sealed block has its own
     again = reopen(image)
     assert snapshot(again) == expected
-    assert replayed == [(newest, 0)]  # the older blocks are in the checkpoint
+    assert replayed == [(newest, 0)]
     again.close()
 
 
-def test_checkpoints_thin_out_as_the_index_grows(directory, tmp_path, replayed, monkeypatch):
-    saved: list[int] = []
+def test_each_block_index_is_written_once_at_its_seal(directory, monkeypatch):
+    saved: list[str] = []
     real = fileindex.save
 
     def save(path, meta, columns):
-        saved.append(meta["msgs"])
+        saved.append(path)
         real(path, meta, columns)
 
     monkeypatch.setattr(fileindex, "save", save)
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 3000)
     sealed = len(store._blocks) - 1
+    assert len(saved) == len(set(saved)) == sealed
+    assert all(path.endswith(BLOCK_INDEX_SUFFIX) for path in saved)
+    store.close()
+    assert saved[-1].endswith(INDEX_FILE) and len(saved) == sealed + 1  # a clean close: index.db
+
+
+def test_every_kind_of_change_survives_a_crash(directory, tmp_path, replayed):
+    store = busy_store(directory, block_size=256)
+    expected = snapshot(store)
     image = crash_image(store, tmp_path / "crash")
     store.close()
-    # each checkpoint came after sealed blocks of CHECKPOINT_SPACING times the index before it
-    for before, after in zip(saved, saved[1:-1], strict=False):
-        assert (after - before) * 83 >= before * INDEX_ENTRY_BYTES * CHECKPOINT_SPACING
-    assert 1 < len(saved) - 1 < sealed // 4
-    replayed.clear()
     again = reopen(image)
-    assert again.msgs == 3000
-    assert (len(replayed) - 1) * 900 <= 3000 * INDEX_ENTRY_BYTES * CHECKPOINT_SPACING
+    assert snapshot(again) == expected
+    assert replayed == [(max(block_nums(image)), 0)]
     again.close()
 
 
-def test_blocks_deleted_since_the_checkpoint_are_not_missed(directory, tmp_path):
+def test_subject_ids_freed_and_reused_across_blocks(directory, tmp_path):
+    store = FileStore(directory, block_size=BLOCK)
+    fill(store, 30, subject="a")
+    fill(store, 30, subject="b", first=31)
+    store.purge("a")  # its id is free, and taken by the next new subject
+    fill(store, 30, subject="c", first=61)
+    expected = snapshot(store)
+    image = crash_image(store, tmp_path / "crash")
+    store.close()
+    again = reopen(image)
+    assert snapshot(again) == expected
+    again.store("a", None, b"x", 9_000)
+    assert again.subjects() == {"a": 1, "b": 30, "c": 30}
+    again.close()
+
+
+def test_blocks_deleted_since_their_seal_take_their_index(directory, tmp_path):
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 95)
     for seq in range(1, store._blocks[3].hi + 1):  # blocks 1-3 go; the markers are in the newest
         store.remove(seq)
     store.flush()
-    assert block_files(directory)[0].name == "4.blk"
+    assert block_nums(directory)[0] == 4 and index_files(directory)[0] == 4
     expected = snapshot(store)
     image = crash_image(store, tmp_path / "crash")
     store.close()
@@ -92,7 +123,36 @@ def test_blocks_deleted_since_the_checkpoint_are_not_missed(directory, tmp_path)
     again.close()
 
 
-def test_a_block_missing_since_the_checkpoint_is_reported_lost(directory, tmp_path):
+def test_a_purge_leaves_no_index_behind(directory, tmp_path):
+    store = FileStore(directory, block_size=BLOCK)
+    fill(store, 95)
+    store.purge()
+    fill(store, 30, first=96)
+    expected = snapshot(store)
+    image = crash_image(store, tmp_path / "crash")
+    store.close()
+    assert set(index_files(image)) <= set(block_nums(image))
+    again = reopen(image)
+    assert snapshot(again) == expected
+    again.close()
+
+
+def test_an_erase_in_a_sealed_block_drops_its_index(directory, tmp_path, replayed):
+    store = FileStore(directory, block_size=BLOCK)
+    fill(store, 95)
+    store.remove(20, erase=True)
+    erased_in = store._block_of(21).num
+    assert erased_in not in index_files(directory)
+    expected = snapshot(store)
+    image = crash_image(store, tmp_path / "crash")
+    store.close()
+    again = reopen(image)
+    assert snapshot(again) == expected
+    assert replayed == [(erased_in, 0), (max(block_nums(image)), 0)]
+    again.close()
+
+
+def test_a_block_missing_since_its_seal_is_reported_lost(directory, tmp_path):
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 95)
     lo, hi = store._blocks[3].lo, store._blocks[3].hi
@@ -105,10 +165,11 @@ def test_a_block_missing_since_the_checkpoint_is_reported_lost(directory, tmp_pa
     assert lost is not None and lost.msgs == list(range(lo, hi + 1))
     assert again.msgs == 95 - (hi + 1 - lo)
     assert (again.load(lo - 1).seq, again.load(lo), again.load(hi + 1).seq) == (lo - 1, None, hi + 1)
+    assert 3 not in index_files(image)
     again.close()
 
 
-def test_damage_in_a_checkpointed_block_falls_back_to_a_full_scan(directory, tmp_path, replayed):
+def test_damage_in_a_sealed_block_falls_back_to_a_scan_of_it(directory, tmp_path, replayed):
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 95)
     image = crash_image(store, tmp_path / "crash")
@@ -118,13 +179,35 @@ def test_damage_in_a_checkpointed_block_falls_back_to_a_full_scan(directory, tmp
     data[500] ^= 0xFF
     block.write_bytes(bytes(data))
     again = FileStore(image, block_size=BLOCK)
-    assert len(replayed) == len(block_files(image))  # every block scanned
+    assert replayed == [(2, 0), (max(block_nums(image)), 0)]
     lost = again.state().lost
     assert lost is not None and len(lost.msgs) == 1 and again.msgs == 94
     again.close()
 
 
-def test_a_torn_tail_after_the_checkpoint_is_cut(directory, tmp_path):
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "missing"])
+def test_a_damaged_or_missing_block_index_falls_back_to_a_scan(directory, tmp_path, replayed, damage):
+    store = FileStore(directory, block_size=BLOCK)
+    fill(store, 95)
+    expected = snapshot(store)
+    image = crash_image(store, tmp_path / "crash")
+    store.close()
+    index = image / f"3{BLOCK_INDEX_SUFFIX}"
+    data = bytearray(index.read_bytes())
+    if damage == "missing":
+        index.unlink()
+    else:
+        data[len(data) // 2] ^= 0x10
+        index.write_bytes(bytes(data) if damage == "flipped" else bytes(data[: len(data) // 2]))
+    again = FileStore(image, block_size=BLOCK)
+    assert snapshot(again) == expected
+    assert replayed == [(3, 0), (max(block_nums(image)), 0)]
+    noted = [w for w in again.warnings if "3.idx: not usable" in w]
+    assert len(noted) == len(again.warnings) == (damage != "missing")
+    again.close()
+
+
+def test_a_torn_tail_after_the_last_seal_is_cut(directory, tmp_path):
     store = FileStore(directory, block_size=BLOCK)
     fill(store, 95)
     image = crash_image(store, tmp_path / "crash")
@@ -136,4 +219,39 @@ def test_a_torn_tail_after_the_checkpoint_is_cut(directory, tmp_path):
     assert any("cut" in w for w in again.warnings)
     assert (again.msgs, again.last_seq, again.state().lost) == (94, 94, None)
     assert again.store("s", None, b"again", 5_000)[0] == 95
+    again.close()
+
+
+def test_a_crash_after_a_clean_restart_uses_index_db_and_the_newer_indexes(directory, tmp_path, replayed):
+    store = FileStore(directory, block_size=BLOCK)
+    fill(store, 50)
+    store.remove(7)
+    store.close()
+    store = reopen(directory)
+    active, size = store._active.num, store._active.size  # at the close, and sealed since
+    fill(store, 50, first=51)
+    store.remove(8)  # a marker after index.db, for a block it lists
+    expected = snapshot(store)
+    image = crash_image(store, tmp_path / "crash")
+    store.close()
+    replayed.clear()
+    again = reopen(image)
+    assert snapshot(again) == expected
+    assert replayed == [(active, size), (max(block_nums(image)), 0)]
+    again.close()
+
+
+def test_a_restore_leaves_block_indexes(tmp_path, replayed):
+    source = FileStore(tmp_path / "source", block_size=4096)
+    fill_varied(source)
+    target = FileStore(tmp_path / "target", block_size=BLOCK)
+    copy_into(target, export(source))
+    expected = summary(source)
+    image = crash_image(target, tmp_path / "crash")
+    target.close()
+    source.close()
+    assert index_files(image) == block_nums(image)[:-1]
+    again = reopen(image)
+    assert summary(again) == expected
+    assert replayed == [(max(block_nums(image)), 0)]
     again.close()
