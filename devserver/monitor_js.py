@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream.accounts import API_LEVEL
+from devserver.jetstream.versioning import API_LEVEL
 from devserver.monitor_connz import DEFAULT_LIST_SIZE, page
 from schemas import errors
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.api import ApiError, Request, Route
+from devserver.jetstream.versioning import API_LEVEL
 from schemas import subjects
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from devserver.jetstream.streams import Stream
     from devserver.server import Account
 
-API_LEVEL = 0  # the JetStream API level of the 2.10 release whose behaviour we follow
 
 MEMORY = "memory"
 FILE = "file"

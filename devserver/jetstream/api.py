@@ -27,8 +27,8 @@ no responders when there is none. `API_SUBSCRIPTIONS` therefore covers `$JS.API.
 token except those two; a consumer must subscribe its own `CONSUMER.MSG.NEXT.<s>.<c>`.
 (Junk subjects such as `$JS.API.X.Y` fall outside them too and get 503 here, silence there.)
 
-May import: schemas, devserver.subjects, devserver.protocol, devserver.jetstream.timefmt. Never
-asyncio.
+May import: schemas, devserver.subjects, devserver.protocol, devserver.jetstream.timefmt and
+devserver.jetstream.versioning. Never asyncio.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import schemas
+from devserver.jetstream import versioning
 from devserver.jetstream.timefmt import go_time_error
 from schemas import errors, subjects
 
@@ -353,6 +354,8 @@ class Api:
         endpoint = route.endpoint
         req = Request(jsa, subject, tokens, reply, header, body, endpoint.request)
         try:
+            if versioning.level_unmet(header) and route.handler is not cluster_required:
+                raise ApiError("JSRequiredApiLevelErr")
             if not jsa.enabled:
                 raise ApiError("JSNotEnabledForAccountErr")
             if endpoint.body == "empty" and not req.is_empty():

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream import stream_config
-from devserver.jetstream.accounts import API_LEVEL, MEMORY
+from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.expiry import Expiry
 from devserver.jetstream.publish import MSG_ID, Publisher
@@ -43,6 +43,7 @@ from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer
 from devserver.jetstream.transform import compile_transform
+from devserver.jetstream.versioning import API_LEVEL
 from devserver.protocol.headers import get as header
 from devserver.store.atomic import write_atomic
 

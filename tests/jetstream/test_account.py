@@ -5,6 +5,7 @@ from __future__ import annotations
 import nats
 import pytest
 
+from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import JetStreamHelper
 
@@ -158,3 +159,16 @@ accounts {
     finally:
         await a.nc.close()
         await b.nc.close()
+
+
+@pytest.mark.parametrize(("level", "refused"), [("0", False), ("-1", False), ("99", True), ("x", True)])
+async def test_required_api_level_header(jsapi, level, refused):
+    """Newer clients say which API level a request needs; a server below it answers 412."""
+    await jsapi.create("ORDERS")
+    headers = {"Nats-Required-Api-Level": level}
+    for subject in (S.account_info(), S.stream_info("ORDERS"), S.stream_names()):
+        doc = await jsapi.request(subject, b"", headers=headers)
+        if refused:
+            assert doc["error"] == errors.error("JSRequiredApiLevelErr"), doc
+        else:
+            assert "error" not in doc, doc
