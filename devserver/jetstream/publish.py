@@ -1,11 +1,12 @@
 """The publish path: a message on a stream subject is checked, stored and acknowledged.
 
 Owns `Publisher`, the half of `Stream` that nats-server keeps in processJetStreamMsg: the checks
-in nats-server's order (sealed, max_msg_size, header size, Nats-Expected-Stream, Nats-TTL
+in nats-server's order (sealed, max_msg_size, header size, Nats-Incr, Nats-Expected-Stream, Nats-TTL
 allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Stream-Source,
 Nats-Msg-Id duplicates, Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account
-limits, Nats-TTL valid (raised to the stream's marker TTL), discard-new limits, then store, TTL
-schedule, rollup, discard-old limits, republish, the PubAck and the consumers' wake-up.
+limits, the counter's new total (counters.py), Nats-TTL valid (raised to the stream's marker TTL),
+discard-new limits, then store, TTL schedule, rollup, discard-old limits, republish, the PubAck
+(with a counter's `val`) and the consumers' wake-up.
 
 A message copied by a mirror or source (`sourced`) was checked by its origin: it may carry
 Nats-Stream-Source, and a Nats-TTL or Nats-Rollup the stream does not allow is stored but not
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from devserver.jetstream import counters
 from devserver.jetstream.accounts import JS_CLIENT, MEMORY
 from devserver.jetstream.msgttl import SECOND, TTL, parse_ttl, with_ttl
 from devserver.jetstream.storage import msg_size
@@ -47,6 +49,7 @@ EXPECTED_LAST_MSG_ID = b"Nats-Expected-Last-Msg-Id"
 ROLLUP = b"Nats-Rollup"
 ROLLUP_SUB, ROLLUP_ALL = "sub", "all"
 STREAM_SOURCE = b"Nats-Stream-Source"
+BATCH_ID = b"Nats-Batch-Id"
 
 
 def error_ack(stream: str, name: str, **placeholders: object) -> bytes:
@@ -75,6 +78,7 @@ class Publisher:
     consumers: dict[str, Any]
     followers: list[Any]
     remove_msg: Any
+    batches: Any  # batch.AtomicBatches
     _marker_ttl: int  # seconds (Expiry)
     _add_ttl: Any
 
@@ -94,6 +98,7 @@ class Publisher:
         self._window = cfg.get("duplicate_window", 0)
         self._rollup_ok = cfg["allow_rollup_hdrs"] and not cfg["deny_purge"]
         self._allow_ttl = cfg["allow_msg_ttl"]
+        self._counter = bool(cfg.get("allow_msg_counter"))
         self._limited = self._max_msgs > 0 or self._max_bytes > 0 or self._max_per > 0
         self._max_age = cfg["max_age"]
         limits = self.jsa.limits
@@ -116,7 +121,11 @@ class Publisher:
 
     def on_msg(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
         try:
-            ack = self._ingest(subject.decode(), hdr, payload)
+            bid = batch_id(payload, hdr) if hdr > 0 else None
+            if bid is None:
+                ack = self._ingest(subject.decode(), hdr, payload)
+            else:
+                ack = self.batches.on_msg(bid, subject.decode(), hdr, payload)
         except Reject as rej:
             ack = error_ack(self.name, rej.name, **rej.placeholders)
         if reply and not self._no_ack:
@@ -127,14 +136,18 @@ class Publisher:
                 js.unflushed_acks = 0
                 self.server.flush_now()
 
-    def _ingest(self, subject: str, hdr: int, payload: bytes, ts: int = 0, sourced: bool = False) -> bytes:
-        """Store one message (a mirror passes the origin's timestamp, sourcing `sourced`); the ack
-        to send, or Reject."""
+    def _ingest(
+        self, subject: str, hdr: int, payload: bytes, ts: int = 0, sourced: bool = False, checked: bool = False
+    ) -> bytes:
+        """Store one message (a mirror passes the origin's timestamp, sourcing `sourced`, an atomic
+        batch `checked`: its expected-* and duplicate checks were run for the whole batch); the
+        ack to send, or Reject."""
         if self._sealed:
             raise Reject("JSStreamSealedErr")
         if 0 <= self._max_msg_size < len(payload):
             raise Reject("JSStreamMessageExceedsMaximumErr")
         now = ts or self._now()
+        step = None  # a counter increment (Nats-Incr)
         if hdr < 0:
             block = msg_id = rollup = None
             ttl = 0
@@ -145,10 +158,14 @@ class Publisher:
             block = payload[:hdr]
             if not block.startswith(VERSION_LINE):
                 block = strip_status(block)  # a status line is not stored
-            msg_id, rollup, ttl, dup = self._check_headers(subject, block, now, sourced)
+            data = payload[hdr:]
+            step = self._check_incr(block, data, sourced)
+            msg_id, rollup, ttl, dup = self._check_headers(subject, block, now, sourced, checked)
             if dup:
                 return dup
-            data = payload[hdr:]
+        total = None
+        if self._counter:
+            block, data, total = self._count(subject, block, data, step)
         store = self.store
         if self._guarded:
             if self._interest and not self._has_interest(subject):
@@ -188,7 +205,30 @@ class Publisher:
         if self.followers:  # mirrors and sources of this stream (sourcing.py)
             for follower in list(self.followers):
                 follower.on_origin_message(seq, subject)
+        if total is not None:
+            return self._ack_prefix + b'%d,"val":"%d"}' % (seq, total)
         return self._ack_prefix + b"%d}" % seq
+
+    def _check_incr(self, block: bytes, data: bytes, sourced: bool) -> int | None:
+        """The Nats-Incr step, checked first as nats-server does (a sourced one is taken as is)."""
+        try:
+            step = counters.incr(block)
+            if step is not None and not sourced:
+                counters.check(block, data, self._counter)
+        except counters.CounterError as err:
+            raise Reject(str(err)) from None
+        return step
+
+    def _count(
+        self, subject: str, block: bytes | None, data: bytes, step: int | None
+    ) -> tuple[bytes, bytes, int]:
+        """A counter stream's message: every one must carry an increment."""
+        if step is None or block is None:
+            raise Reject("JSMessageIncrMissingErr")
+        try:
+            return counters.count(self.store.load_last(subject), subject, block, data, step)
+        except counters.CounterError as err:
+            raise Reject(str(err)) from None
 
     def _check_resources(self, subject: str, block: bytes | None, data: bytes) -> None:
         """Server and account limits."""
@@ -209,7 +249,7 @@ class Publisher:
     # -- header rules (only for messages with headers)
 
     def _check_headers(
-        self, subject: str, block: bytes, now: int, sourced: bool
+        self, subject: str, block: bytes, now: int, sourced: bool, checked: bool = False
     ) -> tuple[str | None, str | None, int | None, bytes | None]:
         """Run the header checks; (msg id, rollup to apply, TTL in seconds to apply (None =
         invalid), duplicate ack or None)."""
@@ -223,7 +263,9 @@ class Publisher:
                 raise Reject("JSMessageTTLDisabledErr")
             ttl = 0  # stored with its header, never expired: the store keeps no TTLs
         value = header(block, EXPECTED_LAST_SUBJ_SEQ)
-        if value is not None:
+        if checked:
+            pass
+        elif value is not None:
             other = header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ)
             last = self.store.load_last(other.decode() if other else subject)
             actual = last.seq if last is not None else 0
@@ -232,7 +274,7 @@ class Publisher:
         elif header(block, EXPECTED_LAST_SUBJ_SEQ_SUBJ) is not None:
             raise Reject("JSStreamExpectedLastSeqPerSubjectInvalid")
         value = header(block, EXPECTED_LAST_SEQ)
-        if value is not None and _uint(value) != self.store.last_seq:
+        if value is not None and not checked and _uint(value) != self.store.last_seq:
             raise Reject("JSStreamWrongLastSequenceErrF", seq=self.store.last_seq)
         if not sourced and header(block, STREAM_SOURCE):  # only sourcing may write it
             raise Reject("JSMessageSourceHdrNotAllowedErr")
@@ -240,7 +282,7 @@ class Publisher:
         if raw_id is None:
             raw_id = header(block, MSG_ID_LEGACY)
         msg_id = raw_id.decode() if raw_id else None
-        if msg_id:
+        if msg_id and not checked:
             seen = self.msg_ids.get(msg_id)
             if seen is not None and seen[1] > now - self._window:
                 return msg_id, None, ttl, self._ack_prefix + b'%d,"duplicate": true}' % seen[0]
@@ -331,6 +373,14 @@ class Publisher:
             data = b""
         base = block[:-2] if block else b"NATS/1.0\r\n"
         self.jsa.send(dest, data, base + lines.encode() + b"\r\n")
+
+
+def batch_id(payload: bytes, hdr: int) -> str | None:
+    """The message's non-empty Nats-Batch-Id (an atomic batch), looked up only when named."""
+    if payload.find(BATCH_ID, 0, hdr) < 0:
+        return None
+    value = header(payload[:hdr], BATCH_ID)
+    return value.decode() if value else None
 
 
 def _uint(value: bytes) -> int:

@@ -60,3 +60,23 @@ def strip_status(block: bytes) -> bytes:
     if block[:nl] == VERSION_LINE:
         return block
     return VERSION_LINE + block[nl:]
+
+
+def put(block: bytes, key: bytes, value: bytes) -> bytes:
+    """The header block with `key`'s first line set to `value` in place, or appended."""
+    lines = block[:-4].split(b"\r\n")
+    prefix = key + b":"
+    for i, line in enumerate(lines[1:], 1):
+        if line.startswith(prefix):
+            lines[i] = key + b": " + value
+            break
+    else:
+        lines.append(key + b": " + value)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def drop(block: bytes, *prefixes: bytes) -> bytes:
+    """The header block without the lines whose name starts with one of `prefixes`."""
+    lines = block[:-4].split(b"\r\n")
+    kept = [lines[0]] + [line for line in lines[1:] if not line.split(b":", 1)[0].startswith(prefixes)]
+    return b"\r\n".join(kept) + b"\r\n\r\n"
