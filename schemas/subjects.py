@@ -212,6 +212,9 @@ ADVISORY_RESTORE_CREATE = _event("$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE.*", _
 ADVISORY_RESTORE_COMPLETE = _event(
     "$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.*", _ADVISORY + "restore_complete"
 )
+ADVISORY_STREAM_BATCH_ABANDONED = _event(
+    "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.*", _ADVISORY + "stream_batch_abandoned"
+)
 ADVISORY_CONSUMER_CREATED = _event("$JS.EVENT.ADVISORY.CONSUMER.CREATED.*.*", _ADVISORY + "consumer_action")
 ADVISORY_CONSUMER_DELETED = _event("$JS.EVENT.ADVISORY.CONSUMER.DELETED.*.*", _ADVISORY + "consumer_action")
 ADVISORY_CONSUMER_PAUSE = _event("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.*.*", _ADVISORY + "consumer_pause")
@@ -540,6 +543,10 @@ def advisory_stream_updated(stream: str) -> str:
 
 def advisory_stream_deleted(stream: str) -> str:
     return fill(ADVISORY_STREAM_DELETED, stream)
+
+
+def advisory_stream_batch_abandoned(stream: str) -> str:
+    return fill(ADVISORY_STREAM_BATCH_ABANDONED, stream)
 
 
 def advisory_snapshot_create(stream: str) -> str:

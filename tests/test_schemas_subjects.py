@@ -186,6 +186,11 @@ EVENTS = [
     (s.advisory_stream_created("O"), "$JS.EVENT.ADVISORY.STREAM.CREATED.O", "stream_action"),
     (s.advisory_stream_updated("O"), "$JS.EVENT.ADVISORY.STREAM.UPDATED.O", "stream_action"),
     (s.advisory_stream_deleted("O"), "$JS.EVENT.ADVISORY.STREAM.DELETED.O", "stream_action"),
+    (
+        s.advisory_stream_batch_abandoned("O"),
+        "$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.O",
+        "stream_batch_abandoned",
+    ),
     (s.advisory_snapshot_create("O"), "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.O", "snapshot_create"),
     (s.advisory_snapshot_complete("O"), "$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.O", "snapshot_complete"),
     (s.advisory_restore_create("O"), "$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE.O", "restore_create"),

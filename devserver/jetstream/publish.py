@@ -137,7 +137,13 @@ class Publisher:
                 self.server.flush_now()
 
     def _ingest(
-        self, subject: str, hdr: int, payload: bytes, ts: int = 0, sourced: bool = False, checked: bool = False
+        self,
+        subject: str,
+        hdr: int,
+        payload: bytes,
+        ts: int = 0,
+        sourced: bool = False,
+        checked: bool = False,
     ) -> bytes:
         """Store one message (a mirror passes the origin's timestamp, sourcing `sourced`, an atomic
         batch `checked`: its expected-* and duplicate checks were run for the whole batch); the

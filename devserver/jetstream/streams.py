@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from devserver.jetstream import stream_config
 from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError
+from devserver.jetstream.batch import AtomicBatches
 from devserver.jetstream.expiry import Expiry
 from devserver.jetstream.publish import MSG_ID, Publisher
 from devserver.jetstream.sourcing import Sourcing
@@ -71,6 +72,7 @@ class Stream(Publisher, Expiry):
         self.sourcing = Sourcing(self)
         self.msg_ids: dict[str, tuple[int, int]] = {}
         self.last_msg_id = ""
+        self.batches = AtomicBatches(self)
         self._subs: list = []
         self._expiry: Timer | None = None
         self._route = self.server.route
@@ -131,6 +133,7 @@ class Stream(Publisher, Expiry):
     def delete(self) -> None:
         """Remove the stream, its consumers and its files."""
         self.stop()
+        self.batches.drop_all()
         self.sourcing.stop(forget=True)
         for follower in list(self.followers):
             follower.on_origin_deleted()
@@ -155,6 +158,8 @@ class Stream(Publisher, Expiry):
             self.stop()
             self.start()
         self._apply_config()
+        if not config.get("allow_atomic"):
+            self.batches.drop_all()
         self.sourcing.update(config)
         self._stop_expiry()
         self._start_expiry()
