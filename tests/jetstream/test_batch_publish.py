@@ -31,12 +31,14 @@ def member(bid: str, seq: int, commit: str | None = None, **extra: str) -> dict[
     return headers
 
 
-async def send(jsapi: JetStreamHelper, bid: str, msgs: list[tuple[str, dict[str, str]]]) -> list[bytes]:
+async def send(
+    jsapi: JetStreamHelper, bid: str, msgs: list[tuple[str, dict[str, str]]], data: bytes = b"x"
+) -> list[bytes]:
     """Publish a batch (the last message commits); every reply as sent."""
     replies = []
     for seq, (subject, extra) in enumerate(msgs, 1):
         commit = "1" if seq == len(msgs) else None
-        replies.append(await jsapi.raw_ack(subject, b"x", member(bid, seq, commit, **extra)))
+        replies.append(await jsapi.raw_ack(subject, data, member(bid, seq, commit, **extra)))
     return replies
 
 
@@ -243,3 +245,29 @@ async def test_idle_batch_times_out_on_the_server_clock(clocked):
     event = json.loads((await events.next_msg(timeout=2)).data)
     assert (event["batch"], event["reason"]) == ("u", "timeout")
     await jsapi.rejected("b.1", "JSAtomicPublishIncompleteBatchErr", headers=member("u", 2, "1"))
+
+
+# -- fast batch publish (allow_batched) is refused by devserver until it is implemented
+
+
+async def test_fast_batch_config(server, jsapi):
+    config = {"name": "F", "subjects": ["f.>"], "allow_batched": True}
+    doc = await jsapi.request(S.stream_create("F"), config)
+    if server.kind == "real":
+        assert doc["config"]["allow_batched"] is True
+        return
+    text = "fast batch publish (allow_batched) is not supported by devserver yet"
+    assert doc["error"] == errors.error("JSStreamInvalidConfigF", err=text)
+    await jsapi.create("F", subjects=["f.>"])
+    await jsapi.fails(S.stream_update("F"), config, "JSStreamInvalidConfigF", err=text)
+
+
+async def test_counter_batch(jsapi):
+    await jsapi.create("B", subjects=["b.>"], allow_atomic=True, allow_msg_counter=True)
+    replies = await send(jsapi, "n", [("b.1", {"Nats-Incr": "1"}), ("b.1", {"Nats-Incr": "2"})], b"")
+    assert replies[-1] == b'{"stream":"B","seq":2,"batch":"n","count":2}'
+    msg = await jsapi.ok(S.stream_msg_get("B"), {"seq": 2})
+    assert base64.b64decode(msg["message"]["data"]) == b'{"val":"3"}'
+    replies = await send(jsapi, "m", [("b.1", {"Nats-Incr": "1"}), ("b.2", {})], b"")
+    assert error(replies[-1], "JSMessageIncrMissingErr")
+    assert (await jsapi.state("B"))["messages"] == 2
