@@ -5,9 +5,10 @@
 Appends `--msgs` messages of `--size` bytes on one subject, calling `flush()` every `--batch`
 messages as the server does per batch of publishes, and closes the store. Then, each in a fresh
 process so the memory figure is the loaded store's alone, it reopens the store twice: with its
-index.db (a clean restart) and without it (every block is scanned). Last, a child process appends
-the same messages to a new store and dies without closing it (kill -9: index.db is only what the
-checkpoints wrote), and the store is reopened. Run on demand; not part of the test run.
+index.db (a clean restart) and without it (the sealed blocks' own indexes and a scan of the
+newest). Last, a child process appends the same messages to a new store and dies without closing
+it (kill -9: no index.db, the block indexes written at each seal), and the store is reopened.
+Run on demand; not part of the test run.
 """
 
 from __future__ import annotations

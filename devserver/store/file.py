@@ -159,24 +159,6 @@ class FileStore(Recovery, Checkpoints, BlockWriter, Removals, IndexedStore):
     def _extra_column(self) -> array:
         return array("I")  # the record's offset in its block, | HAS_HEADERS
 
-    def _persist_msg(
-        self, seq: int, subject: str, headers: bytes | None, data: bytes, ts: int
-    ) -> tuple[int, int]:
-        try:
-            rec = records.pack_msg(seq, ts, subject.encode(), headers, data)
-        except ValueError as exc:
-            raise StoreError(str(exc)) from None
-        size, extra = self._persist_record(rec, seq, bool(headers))
-        if type(data) is not bytes:
-            data = bytes(data)  # a view of a buffer the caller may reuse
-        if headers is not None and type(headers) is not bytes:
-            headers = bytes(headers)
-        sid = self._sid_of.get(subject)
-        if sid is not None:
-            subject = self._subj[sid]  # the index's str, rather than one more per message
-        self._recent.put(seq, (seq, subject, headers, data, ts), size)
-        return size, extra
-
     # -- reading
 
     def _span(self, pos: int, size: int) -> tuple[bytes, int]:

@@ -20,6 +20,7 @@ from zlib import crc32
 
 from devserver.store import fileindex, records
 from devserver.store.atomic import fsync_dir
+from devserver.store.base import StoreError
 from devserver.store.layout import HAS_HEADERS, WRITE_BUFFER, Block
 
 
@@ -57,22 +58,38 @@ class BlockWriter:
         self._wbuf += records.pack_marker(flag, seq, self.last_ts)
         self._active.size += records.MARKER_LEN
 
-    def _persist_record(self, rec: bytes, seq: int, headers: bool) -> tuple[int, int]:
-        """Append a packed message record to the newest block: its size and `_extra` value."""
-        blk = self._active
-        if blk.size + len(rec) > self._block_size and blk.size:
+    def _persist_msg(
+        self, seq: int, subject: str, headers: bytes | None, data: bytes, ts: int
+    ) -> tuple[int, int]:
+        """Append a message's record to the newest block (sealing it first when full) and hold
+        the message in the write-through cache; returns its size and `_extra` value. One call
+        per publish: the record's placement is written out here rather than in a helper."""
+        try:
+            rec = records.pack_msg(seq, ts, subject.encode(), headers, data)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        size, blk = len(rec), self._active
+        if blk.size + size > self._block_size and blk.size:
             self._rotate()
             blk = self._active
         off = blk.size
         self._wbuf += rec
-        blk.size = off + len(rec)
+        blk.size = off + size
         blk.live += 1
         blk.hi = seq
         if not blk.lo:
             self._first_in_block(blk, seq)
         if len(self._wbuf) >= WRITE_BUFFER:
             self._write_out()
-        return len(rec), off | HAS_HEADERS if headers else off
+        if type(data) is not bytes:
+            data = bytes(data)  # a view of a buffer the caller may reuse
+        if headers is not None and type(headers) is not bytes:
+            headers = bytes(headers)
+        sid = self._sid_of.get(subject)
+        if sid is not None:
+            subject = self._subj[sid]  # the index's str, rather than one more per message
+        self._recent.put(seq, (seq, subject, headers, data, ts), size)
+        return size, off | HAS_HEADERS if headers else off
 
     def _write_out(self) -> None:
         """Hand the write buffer to the OS."""
