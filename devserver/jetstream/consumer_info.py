@@ -3,15 +3,16 @@
 Owns the JSON of CONSUMER.INFO, LIST and the create response: key order of Go's struct,
 `delivered`/`ack_floor` from the consumer-store view, `num_pending` clamped to what the
 stream can still hold, `num_redelivered` hidden when max_deliver is 1, `push_bound` only
-when true, `paused`/`pause_remaining` while paused. May import: devserver.jetstream.consumer_config,
-devserver.jetstream.pause, devserver.jetstream.timefmt.
+when true, `paused`/`pause_remaining` while paused, `priority_groups` with the pinned client.
+May import: devserver.jetstream.consumer_config, devserver.jetstream.pause,
+devserver.jetstream.priority_groups, devserver.jetstream.timefmt.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream import pause
+from devserver.jetstream import pause, priority_groups
 from devserver.jetstream.consumer_config import to_json
 from devserver.jetstream.timefmt import format_time
 
@@ -59,4 +60,5 @@ def info(c: Consumer) -> dict[str, Any]:
         out["push_bound"] = True
     out.update(pause.info_fields(c))
     out["ts"] = format_time(c.clock.now_ns())
+    out.update(priority_groups.info_fields(c))
     return out

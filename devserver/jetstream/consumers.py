@@ -24,6 +24,7 @@ from devserver import subjects as subj
 from devserver.jetstream import advisories, consumer_config, interest, pause, reset
 from devserver.jetstream.acks import AckRouter, Acks
 from devserver.jetstream.consumer_info import info as build_info
+from devserver.jetstream.priority_groups import Pin
 from devserver.jetstream.timefmt import parse_time
 from devserver.jetstream.timers import Timers
 from schemas import subjects
@@ -118,6 +119,7 @@ class Consumer(Acks):
         self._blocked = False
         self._subs: list[Any] = []
         self.unpause_timer = None
+        self.pin = Pin(self)  # the pinned client of a `pinned_client` priority group
         self.configure(config)
         self.mode: Any = _mode_for(self)
 
@@ -288,6 +290,7 @@ class Consumer(Acks):
             self._ptmr.cancel()
             self._ptmr = None
         pause.cancel(self)
+        self.pin.clear()
         self.mode.stop()
 
     # -- choosing and delivering messages

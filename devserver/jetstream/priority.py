@@ -1,10 +1,10 @@
 """Priority groups (2.11): the CONSUMER.UNPIN request and its `consumer_group_unpinned` advisory.
 
 Owns nats-server's jsConsumerUnpinRequest: the body is decoded leniently (unknown keys pass) and
-must name a valid group of the consumer's `priority_groups`; success is an empty response and an
-advisory with reason "admin" (sent even when no client is pinned). Pinning itself (pin ids on
-pull requests, `Nats-Pin-Id`, 423, `priority_timeout`) is not implemented yet, so no client is
-ever pinned here. Config checks live in consumer_config.
+must name a valid group of the consumer's `priority_groups`; success is an empty response, the
+pinned client (if any) let go and an advisory with reason "admin" (sent even when no client is
+pinned); waiting requests get their chance after the response. Pinning itself is in
+priority_groups, config checks in consumer_config.
 
 May import: schemas, devserver.jetstream.*.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devserver.jetstream import advisories
 from devserver.jetstream.api import ApiError, Request, Route
 from devserver.jetstream.consumer_config import GROUP_NAME
 from devserver.jetstream.pull import unmarshal_syntax_error
@@ -59,10 +58,12 @@ def consumer_unpin(req: Request) -> dict[str, Any]:
         raise ApiError("JSConsumerNotFoundErr")
     if group not in (consumer.config.get("priority_groups") or ()):
         raise ApiError("JSConsumerInvalidPriorityGroupErr")
-    fields = {"account": req.jsa.name, "stream": stream.name, "consumer": consumer.name}
-    fields.update(group=group, reason="admin")
-    subject = subjects.advisory_consumer_unpinned(stream.name, consumer.name)
-    advisories.publish_event(req.jsa, subject, "consumer_group_unpinned", fields)
+    consumer.pin.unpin(group, "admin")
+    loop = consumer.server.loop
+    if loop is None:
+        consumer.kick()
+    else:
+        loop.call_soon(consumer.kick)
     return {}
 
 

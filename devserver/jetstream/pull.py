@@ -5,7 +5,8 @@ request names a reply inbox and asks for `batch` messages, optionally with `expi
 `no_wait`, `max_bytes` and `idle_heartbeat`. Requests wait FIFO; each message goes to the head
 request, which then moves to the tail while it wants more. Requests end with the header-only
 statuses nats-server sends (404 No Messages, 408 Request Timeout, 409 ...), and a consumer
-nobody pulls from is deleted after its inactive threshold.
+nobody pulls from is deleted after its inactive threshold. A consumer's priority policy
+(priority_groups) refuses requests, passes over them or orders them differently.
 
 May import: devserver.jetstream.* (no asyncio; timers via `Timers`).
 """
@@ -17,6 +18,7 @@ import random
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from devserver.jetstream import priority_groups as pg
 from devserver.jetstream.timefmt import go_duration
 
 if TYPE_CHECKING:
@@ -54,11 +56,14 @@ class BadRequest(ValueError):
 
 
 class WaitingRequest:
-    """One pull request: where to send, how many more, byte budget, deadlines (clock ns)."""
+    """One pull request: where to send, how many more, byte budget, deadlines (clock ns), and
+    its priority group fields (None without a JSON body)."""
 
-    __slots__ = ("reply", "n", "d", "b", "expires", "hb", "hbt", "no_wait")
+    __slots__ = ("reply", "n", "d", "b", "expires", "hb", "hbt", "no_wait", "g")
 
-    def __init__(self, reply: bytes, n: int, b: int, expires: int, hb: int, no_wait: bool, now: int) -> None:
+    def __init__(
+        self, reply: bytes, n: int, b: int, expires: int, hb: int, no_wait: bool, now: int, g: pg.Group | None
+    ) -> None:
         self.reply = reply
         self.n = n
         self.d = 0
@@ -67,13 +72,14 @@ class WaitingRequest:
         self.hb = hb
         self.hbt = now + hb if hb else 0
         self.no_wait = no_wait
+        self.g = g
 
 
-def parse_request(body: bytes) -> tuple[int, int, int, bool, int]:
-    """(batch, expires ns, max_bytes, no_wait, idle_heartbeat ns) of a MSG.NEXT body."""
+def parse_request(body: bytes) -> tuple[int, int, int, bool, int, pg.Group | None]:
+    """(batch, expires ns, max_bytes, no_wait, idle_heartbeat ns, group fields) of a MSG.NEXT body."""
     text = body.strip()
     if not text:
-        return 1, 0, 0, False, 0
+        return 1, 0, 0, False, 0, None
     if text[:1] == b"{":
         try:
             doc = json.loads(text)
@@ -90,10 +96,10 @@ def parse_request(body: bytes) -> tuple[int, int, int, bool, int]:
         hb = doc.get("idle_heartbeat") or 0
         if hb > 0 and hb * 2 > expires:
             raise BadRequest("heartbeat value too large")
-        return batch, expires, doc.get("max_bytes") or 0, bool(doc.get("no_wait")), hb
+        return batch, expires, doc.get("max_bytes") or 0, bool(doc.get("no_wait")), hb, pg.Group(doc)
     if text.isdigit():
-        return int(text), 0, 0, False, 0
-    return 1, 0, 0, False, 0
+        return int(text), 0, 0, False, 0, None
+    return 1, 0, 0, False, 0, None
 
 
 _KINDS = {str: "string", bool: "bool", list: "array", dict: "object"}
@@ -134,6 +140,7 @@ class PullMode:
         self._timer_at = 0
         self._dtmr = None
         self.threshold = 0
+        self.policy = pg.policy_of(consumer.config)
 
     # -- lifecycle
 
@@ -143,6 +150,7 @@ class PullMode:
     def configure(self) -> None:
         """(Re)arm the inactivity delete after a config change."""
         c = self.c
+        self.policy = pg.policy_of(c.config)
         threshold = c.config.get("inactive_threshold", 0)
         self.threshold = threshold + 100_000_000 + random.randrange(900) * 1_000_000 if threshold else 0
         if self._dtmr is not None:
@@ -181,7 +189,7 @@ class PullMode:
         c = self.c
         cfg = c.config
         try:
-            batch, expires, max_bytes, no_wait, hb = parse_request(body)
+            batch, expires, max_bytes, no_wait, hb, group = parse_request(body)
         except BadRequest as exc:
             self._status(reply, b"NATS/1.0 400 Bad Request - " + str(exc).encode() + b"\r\n\r\n")
             return
@@ -197,6 +205,10 @@ class PullMode:
         cap = cfg.get("max_bytes", 0)
         if max_bytes > 0 and cap > 0 and max_bytes > cap:
             self._status(reply, b"NATS/1.0 409 Exceeded MaxRequestMaxBytes of %d\r\n\r\n" % cap)
+            return
+        refused = pg.refusal(c, group)
+        if refused is not None:
+            self._status(reply, refused)
             return
         now = c.clock.now_ns()
         if len(self.waiting) >= self.max_waiting and now - self.swept > WAITING_CHECK_INTERVAL:
@@ -215,8 +227,11 @@ class PullMode:
             if not hb:
                 self._status(reply, EXCEEDED_MAX_WAITING)
             return
-        wr = WaitingRequest(reply, batch, max_bytes, now + expires if expires else 0, hb, no_wait, now)
-        self.waiting.append(wr)
+        wr = WaitingRequest(reply, batch, max_bytes, now + expires if expires else 0, hb, no_wait, now, group)
+        if self.policy == pg.PRIORITIZED:
+            pg.queue(self.waiting, wr)
+        else:
+            self.waiting.append(wr)
         self.last = now
         c.kick()
         if self.waiting:
@@ -234,6 +249,8 @@ class PullMode:
         headers_only = c.headers_only
         budget = DELIVERY_CHUNK
         gate = c.gate
+        policy = self.policy
+        pinned = policy == pg.PINNED
         now = c.clock.now_ns()  # one reading per run: deadlines are checked against it
         while waiting:
             budget -= 1
@@ -250,12 +267,8 @@ class PullMode:
             subject, hdr, data = msg.subject.encode(), msg.headers, msg.data
             if headers_only:
                 hdr, data = _headers_only(hdr, data), b""
-            if hdr:
-                hlen, data = len(hdr), hdr + data
-            else:
-                hlen = -1
             wr = waiting[0]
-            if not wr.b and (not wr.expires or now < wr.expires):  # the common case, inline
+            if policy == "none" and not wr.b and (not wr.expires or now < wr.expires):  # common: inline
                 wr.d += 1
                 wr.n -= 1
                 if wr.n <= 0:
@@ -263,11 +276,17 @@ class PullMode:
                 elif len(waiting) > 1:
                     waiting.rotate(-1)
             else:
-                wr = self._next_waiting(len(subject) + len(reply) + len(data), now)
+                wr = self._next_waiting(len(subject) + len(reply) + len(hdr or b"") + len(data), now)
                 if wr is None:
                     c.untake(msg, dc)
                     self.process_waiting(True)
                     return
+            if pinned:  # added after the max_bytes count, as nats-server does
+                hdr = pg.with_pin(hdr, c.pin.id)
+            if hdr:
+                hlen, data = len(hdr), hdr + data
+            else:
+                hlen = -1
             if not deliver(account, wr.reply, subject, reply, hlen, data, gate):
                 c.untake(msg, dc)
                 if wr in waiting:
@@ -285,18 +304,33 @@ class PullMode:
         self.process_waiting(True)
 
     def _next_waiting(self, size: int, now: int) -> WaitingRequest | None:
-        """The request the next message goes to (nextWaiting), rotating the queue."""
+        """The request the next message goes to (nextWaiting), rotating the queue; the
+        priority policy may pass over requests (CYCLE) or drop them (DROP)."""
         waiting = self.waiting
+        cycled = 0
         while waiting:
             wr = waiting[0]
             if wr.expires and now >= wr.expires:
                 waiting.popleft()
                 self._status(wr.reply, TIMEOUT, wr)
                 continue
+            verdict = pg.admit(self.c, self.policy, wr)
+            if verdict == pg.CYCLE:
+                waiting.rotate(-1)
+                cycled += 1
+                if cycled >= len(waiting):
+                    return None
+                continue
+            if verdict == pg.DROP:
+                waiting.popleft()
+                self._status(wr.reply, pg.WRONG_PIN, wr)
+                continue
             if wr.b > 0:
                 if size > wr.b:
                     waiting.popleft()
                     self._status(wr.reply, TOO_BIG, wr)
+                    if verdict == pg.PINNED_NOW:
+                        self.c.pin.clear()
                     continue
                 wr.b -= size
                 if wr.b == 0:
@@ -306,9 +340,17 @@ class PullMode:
             if wr.n <= 0:
                 waiting.popleft()
             elif len(waiting) > 1:
-                waiting.rotate(-1)
+                self._requeue(wr)
             return wr
         return None
+
+    def _requeue(self, wr: WaitingRequest) -> None:
+        """A request that wants more goes to the back: of the queue, or of its priority."""
+        if self.policy == pg.PRIORITIZED:
+            self.waiting.popleft()
+            pg.queue(self.waiting, wr)
+        else:
+            self.waiting.rotate(-1)
 
     def process_waiting(self, eos: bool) -> int:
         """Expire, heartbeat and drop requests without interest (processWaiting).
