@@ -1,11 +1,12 @@
 """The publish path: a message on a stream subject is checked, stored and acknowledged.
 
 Owns `Publisher`, the half of `Stream` that nats-server keeps in processJetStreamMsg: the checks
-in nats-server's order (sealed, max_msg_size, header size, Nats-Incr, Nats-Expected-Stream, Nats-TTL
-allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, Nats-Stream-Source,
-Nats-Msg-Id duplicates, Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account
-limits, the counter's new total (counters.py), Nats-TTL valid (raised to the stream's marker TTL),
-discard-new limits, then store, TTL schedule, rollup, discard-old limits, republish, the PubAck
+in nats-server's order (sealed, max_msg_size, header size, Nats-Incr, Nats-Expected-Stream,
+Nats-TTL allowed, Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Sequence, the
+scheduling headers (scheduler.py), Nats-Stream-Source, Nats-Msg-Id duplicates,
+Nats-Expected-Last-Msg-Id, Nats-Rollup), interest retention, account limits, the counter's new
+total (counters.py), Nats-TTL valid (raised to the stream's marker TTL), discard-new limits, then
+store, TTL schedule, rollup, the schedules' bookkeeping, discard-old limits, republish, the PubAck
 (with a counter's `val`) and the consumers' wake-up.
 
 A message copied by a mirror or source (`sourced`) was checked by its origin: it may carry
@@ -81,6 +82,10 @@ class Publisher:
     batches: Any  # batch.AtomicBatches
     _marker_ttl: int  # seconds (Expiry)
     _add_ttl: Any
+    _schedules: Any  # (Scheduler)
+    _check_schedule: Any
+    _schedule_rollup: Any
+    _on_stored: Any
 
     def _setup_publish(self) -> None:
         """Cache the config values the hot path reads (called again after every update)."""
@@ -169,6 +174,8 @@ class Publisher:
             msg_id, rollup, ttl, dup = self._check_headers(subject, block, now, sourced, checked)
             if dup:
                 return dup
+            if self._schedules is not None and not sourced:
+                block, rollup = self._schedule_rollup(block, rollup)
         total = None
         if self._counter:
             block, data, total = self._count(subject, block, data, step)
@@ -196,6 +203,8 @@ class Publisher:
             self._record(msg_id, seq, now)
         if rollup is not None:
             self._rollup(subject, rollup)
+        if self._schedules is not None:
+            self._on_stored(subject, block, seq, now)
         if self._limited:
             self._enforce_limits(subject)
         if self._max_age and self._expiry is None:
@@ -282,6 +291,8 @@ class Publisher:
         value = header(block, EXPECTED_LAST_SEQ)
         if value is not None and not checked and _uint(value) != self.store.last_seq:
             raise Reject("JSStreamWrongLastSequenceErrF", seq=self.store.last_seq)
+        if not sourced:
+            self._check_schedule(subject, block)
         if not sourced and header(block, STREAM_SOURCE):  # only sourcing may write it
             raise Reject("JSMessageSourceHdrNotAllowedErr")
         raw_id = header(block, MSG_ID)

@@ -39,6 +39,7 @@ from devserver.jetstream.api import ApiError
 from devserver.jetstream.batch import AtomicBatches
 from devserver.jetstream.expiry import Expiry
 from devserver.jetstream.publish import MSG_ID, Publisher
+from devserver.jetstream.scheduler import Scheduler
 from devserver.jetstream.sourcing import Sourcing
 from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
@@ -56,7 +57,7 @@ log = logging.getLogger("devserver.jetstream")
 META_FILE = "meta.inf"
 
 
-class Stream(Publisher, Expiry):
+class Stream(Publisher, Expiry, Scheduler):
     def __init__(self, jsa: JsAccount, config: dict[str, Any], created: int, directory: Path | None) -> None:
         self.jsa = jsa
         self.js = jsa.js
@@ -93,11 +94,13 @@ class Stream(Publisher, Expiry):
             else None
         )
         self._setup_expiry()
+        self._setup_schedules()
         self._setup_publish()
 
     def start(self) -> None:
         """Listen on the stream's subjects (and DIRECT.GET when allowed)."""
         self._start_expiry()
+        self._start_schedules()
         server, account = self.server, self.jsa.account
         on_msg = self.on_msg if self._transform is None else self._on_transformed
         for subject in self.config.get("subjects", []):
@@ -113,6 +116,7 @@ class Stream(Publisher, Expiry):
             self.server.unsubscribe(self.jsa.account, sub)
         self._subs.clear()
         self._stop_expiry()
+        self._stop_schedules()
 
     def _on_transformed(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
         mapped = self._transform(subject.decode())
@@ -163,6 +167,7 @@ class Stream(Publisher, Expiry):
         self.sourcing.update(config)
         self._stop_expiry()
         self._start_expiry()
+        self._start_schedules()
         if self._limited:
             self._trim()
         self.write_meta()
