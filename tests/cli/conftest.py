@@ -100,16 +100,3 @@ def pynats(server, config_home) -> Pynats:
 def pynats_offline(config_home) -> Pynats:
     """The CLI with no server (for contexts, argument errors, --help)."""
     return Pynats(None, config_home)
-
-
-DEV_NO_PINNING = (
-    "devserver has no pinned clients yet: CONSUMER.INFO lacks priority_groups state and "
-    "CONSUMER.UNPIN is unsupported"
-)
-
-
-@pytest.fixture
-def pinning(request, server_kind) -> None:
-    """Tests of pinned priority-group clients: a strict xfail on devserver until it pins clients."""
-    if server_kind == "dev":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=DEV_NO_PINNING))

@@ -39,7 +39,6 @@ def test_pause_until_reads_local_times_and_durations():
             parse_pause_until(bad)
 
 
-@pytest.mark.usefixtures("pinning")
 def test_add_paused_pinned_shows_deadline_policy_and_groups(orders):
     run = orders("con add ORDERS PINNED --pull --defaults --pause 1h --pinned-groups jobs --pinned-ttl 1m")
     assert shown(run.ok().out) == dedent("""\
@@ -137,7 +136,6 @@ def test_pause_refusals(orders):
     assert "consumer not found" in orders("con pause ORDERS NOPE 1h -f").fails().err
 
 
-@pytest.mark.usefixtures("pinning")
 def test_pinned_client_next_and_unpin(orders):
     orders("con add ORDERS W --pull --defaults --pinned-groups jobs --pinned-ttl 1m").ok()
     orders("pub ORDERS.processed 'order {{Count}}' --count 3").ok()
@@ -159,7 +157,6 @@ def test_pinned_client_next_and_unpin(orders):
     assert run.out.endswith("\norder 2\n\n") and pin[1] not in run.out
 
 
-@pytest.mark.usefixtures("pinning")
 def test_unpin_and_next_refusals(orders):
     orders("con add ORDERS PLAIN --pull --defaults").ok()
     orders("con add ORDERS TWO --pull --defaults --pinned-groups a,b").ok()

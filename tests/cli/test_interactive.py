@@ -232,7 +232,6 @@ def test_consumer_pause_asks_until_and_confirms_then_resume(tty, pynats):
     assert code == 0 and "Consumer ORDERS > C was resumed while previously paused until" in out, out
 
 
-@pytest.mark.usefixtures("pinning")
 def test_consumer_unpin_picks_a_pinned_group(tty, pynats):
     pynats(SEED_ADD).ok()
     pynats("con add ORDERS W --pull --defaults --pinned-groups jobs --pinned-ttl 1m").ok()
