@@ -8,14 +8,20 @@ against `pub_ack_response`, before the test looks at a single field.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import nats
 import pytest
 
 import schemas
+from devserver import DevServer
+from devserver.clock import ManualClock
+from devserver.jetstream.timers import Timers
+from devserver.server import Server
 from schemas import errors
 from schemas import subjects as S
 
@@ -122,3 +128,48 @@ async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
 @pytest.fixture
 def eventually():
     return wait_for
+
+
+class Clocked:
+    """An in-process devserver whose time only moves when the test says so."""
+
+    def __init__(self, server: Server, clock: ManualClock, nc: nats.NATS) -> None:
+        self.server, self.clock, self.nc = server, clock, nc
+        self.js = JetStreamHelper(nc)
+
+    async def advance(self, seconds: float) -> None:
+        """Move time, fire what is due, and let the messages reach the client."""
+        await self.nc.flush()
+        self.clock.advance(seconds)
+        Timers.of(self.server).run_due()
+        await self.nc.flush()
+        await asyncio.sleep(0)
+
+    async def until(self, predicate, limit: float, step: float = 0.5) -> float:
+        """Advance the clock a step at a time until `predicate` holds; the seconds it took."""
+        waited = 0.0
+        while not await predicate():
+            assert waited < limit, f"not within {limit} s"
+            await self.advance(step)
+            waited += step
+        return waited
+
+
+@contextlib.asynccontextmanager
+async def clocked_server(start_ns: int | None = None) -> AsyncIterator[Clocked]:
+    """A devserver on a ManualClock (starting at `start_ns` when given) and a client of it."""
+    clock = ManualClock() if start_ns is None else ManualClock(start_ns=start_ns)
+    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
+    await server.start()
+    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
+    try:
+        yield Clocked(server, clock, nc)
+    finally:
+        await nc.close()
+        await server.stop()
+
+
+@pytest.fixture
+async def clocked() -> AsyncIterator[Clocked]:
+    async with clocked_server() as clocked:
+        yield clocked

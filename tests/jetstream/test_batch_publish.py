@@ -4,19 +4,13 @@ the idle timeout on devserver's manual clock."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any
 
-import nats
 import pytest
 
 import schemas
-from devserver import DevServer
-from devserver.clock import ManualClock
-from devserver.jetstream.timers import Timers
-from devserver.server import Server
 from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import JetStreamHelper
@@ -208,29 +202,10 @@ def _headers(msg: dict[str, Any]) -> bytes:
 # -- the idle timeout, on devserver's clock
 
 
-@pytest.fixture
-async def clocked():
-    clock = ManualClock()
-    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
-    await server.start()
-    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
-    yield server, clock, nc
-    await nc.close()
-    await server.stop()
-
-
 async def test_idle_batch_times_out_on_the_server_clock(clocked):
-    server, clock, nc = clocked
-    jsapi = JetStreamHelper(nc)
+    nc, jsapi, advance = clocked.nc, clocked.js, clocked.advance
     await jsapi.create("B", subjects=["b.>"], allow_atomic=True)
     events = await nc.subscribe(S.advisory_stream_batch_abandoned("B"))
-
-    async def advance(seconds: float) -> None:
-        await nc.flush()
-        clock.advance(seconds)
-        Timers.of(server).run_due()
-        await nc.flush()
-        await asyncio.sleep(0)
 
     assert await jsapi.raw_ack("b.1", b"x", member("t", 1)) == b""
     await advance(9)

@@ -3,45 +3,10 @@ heartbeats and inactivity deletes happen when the clock is moved, with no waitin
 
 from __future__ import annotations
 
-import asyncio
-
-import nats
-import pytest
-
-from devserver import DevServer
-from devserver.clock import ManualClock
-from devserver.jetstream.timers import Timers
-from devserver.server import Server
 from schemas import subjects
 from tests.jetstream.consumer_support import Inbox, ack_tokens, add_stream, create, info, status
 
 SECOND = 1_000_000_000
-
-
-class Clocked:
-    """An in-process devserver whose time only moves when the test says so."""
-
-    def __init__(self, server: Server, clock: ManualClock, nc) -> None:
-        self.server, self.clock, self.nc = server, clock, nc
-
-    async def advance(self, seconds: float) -> None:
-        """Move time, fire what is due, and let the messages reach the client."""
-        await self.nc.flush()
-        self.clock.advance(seconds)
-        Timers.of(self.server).run_due()
-        await self.nc.flush()
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def clocked():
-    clock = ManualClock()
-    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
-    await server.start()
-    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
-    yield Clocked(server, clock, nc)
-    await nc.close()
-    await server.stop()
 
 
 async def _one(nc, body) -> object:

@@ -18,7 +18,6 @@ import pytest
 
 from schemas import subjects
 from tests.jetstream.consumer_support import Inbox, add_stream, api, checked, connect, create, info, status
-from tests.jetstream.test_consumer_clock import clocked  # noqa: F401 - the ManualClock fixture
 
 MS = 1_000_000
 FAR = "2030-01-01T00:00:00Z"
@@ -209,7 +208,7 @@ async def test_pause_survives_a_restart(server):
     await nc.close()
 
 
-async def test_delivery_resumes_at_the_deadline(clocked):  # noqa: F811
+async def test_delivery_resumes_at_the_deadline(clocked):
     nc = clocked.nc
     await add_stream(nc)
     await nc.request("orders.x", b"x", timeout=2)

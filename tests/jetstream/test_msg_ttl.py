@@ -4,17 +4,12 @@ on devserver's manual clock."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
 import nats
 import pytest
 
-from devserver import DevServer
-from devserver.clock import ManualClock
-from devserver.jetstream.timers import Timers
-from devserver.server import Server
 from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import SECOND, JetStreamHelper
@@ -238,28 +233,6 @@ async def test_ttls_survive_a_restart(server, eventually):
 
 
 # -- devserver on a manual clock
-
-
-class Clocked:
-    def __init__(self, server: Server, clock: ManualClock, js: JetStreamHelper) -> None:
-        self.server, self.clock, self.js = server, clock, js
-
-    async def advance(self, seconds: float) -> None:
-        await self.js.nc.flush()
-        self.clock.advance(seconds)
-        Timers.of(self.server).run_due()
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def clocked():
-    clock = ManualClock()
-    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
-    await server.start()
-    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
-    yield Clocked(server, clock, JetStreamHelper(nc))
-    await nc.close()
-    await server.stop()
 
 
 async def test_ttl_deadlines_on_the_manual_clock(clocked):

@@ -21,7 +21,6 @@ from tests.jetstream.consumer_support import (
     status,
     wait_for,
 )
-from tests.jetstream.test_consumer_clock import clocked  # noqa: F401 - the fixture
 
 MS = 1_000_000
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -270,7 +269,7 @@ async def test_prioritized_requests_by_priority_then_arrival(server):
     await nc.close()
 
 
-async def test_priority_timeout_counts_from_the_pinned_clients_last_request(clocked):  # noqa: F811
+async def test_priority_timeout_counts_from_the_pinned_clients_last_request(clocked):
     nc = clocked.nc
     await _setup(nc, "pinned_client", priority_timeout=10_000 * MS)
     events = await Events().listen(nc)
@@ -298,7 +297,7 @@ async def test_priority_timeout_counts_from_the_pinned_clients_last_request(cloc
     ]
 
 
-async def test_priority_timeout_default_is_two_minutes(clocked):  # noqa: F811
+async def test_priority_timeout_default_is_two_minutes(clocked):
     nc = clocked.nc
     await _setup(nc, "pinned_client")
     assert (await info(nc, "ORDERS", "C"))["config"]["priority_timeout"] == 120_000 * MS

@@ -4,20 +4,15 @@ purging a schedule, a restart; the exact deadlines and cron on devserver's manua
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from datetime import UTC, datetime
 
 import nats
 import pytest
 
-from devserver import DevServer
-from devserver.clock import ManualClock
 from devserver.jetstream.timefmt import format_time
-from devserver.jetstream.timers import Timers
-from devserver.server import Server
 from schemas import subjects as S
-from tests.jetstream.conftest import JetStreamHelper
+from tests.jetstream.conftest import JetStreamHelper, clocked_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -174,26 +169,10 @@ async def test_schedules_survive_a_restart(server, eventually):
 # -- devserver on a manual clock
 
 
-class Clocked:
-    def __init__(self, server: Server, clock: ManualClock, js: JetStreamHelper) -> None:
-        self.server, self.clock, self.js = server, clock, js
-
-    async def advance(self, seconds: float) -> None:
-        await self.js.nc.flush()
-        self.clock.advance(seconds)
-        Timers.of(self.server).run_due()
-        await asyncio.sleep(0)
-
-
 @pytest.fixture
 async def clocked():
-    clock = ManualClock(start_ns=1_800_000_000_300_000_000)  # 2027-01-15T08:00:00.3Z
-    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
-    await server.start()
-    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
-    yield Clocked(server, clock, JetStreamHelper(nc))
-    await nc.close()
-    await server.stop()
+    async with clocked_server(start_ns=1_800_000_000_300_000_000) as clocked:  # 2027-01-15T08:00:00.3Z
+        yield clocked
 
 
 async def outputs(js: JetStreamHelper) -> list[bytes]:

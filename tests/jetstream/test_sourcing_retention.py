@@ -9,11 +9,10 @@ import pytest
 
 from devserver.jetstream.sourcing import short_hash
 from schemas import subjects as S
-from tests.jetstream.conftest import JetStreamHelper, wait_for
-from tests.jetstream.test_stream_sourcing import Clocked, clocked, connect, filled, messages, source_fields
+from tests.jetstream.conftest import Clocked, JetStreamHelper, wait_for
+from tests.jetstream.test_stream_sourcing import connect, filled, messages, source_fields
 
 pytestmark = pytest.mark.timeout(90)
-__all__ = ["clocked"]  # the manual-clock fixture, shared
 
 MIRROR_M = "JS_MIRROR_" + short_hash("M $G")  # hash of "<stream> <account>"
 SOURCE_S = "JS_SRC_" + short_hash(short_hash("S $G"))  # hashed again for a source

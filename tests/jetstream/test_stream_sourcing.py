@@ -4,7 +4,6 @@ every check polls with a deadline)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
@@ -12,10 +11,6 @@ import re
 import nats
 import pytest
 
-from devserver import DevServer
-from devserver.clock import ManualClock
-from devserver.jetstream.timers import Timers
-from devserver.server import Server
 from schemas import errors
 from schemas import subjects as S
 from tests.jetstream.conftest import JetStreamHelper, wait_for
@@ -348,34 +343,6 @@ async def test_sourced_ttls_and_rollups_act_only_where_allowed(js):
 # -- devserver on a manual clock
 
 
-class Clocked:
-    def __init__(self, server: Server, clock: ManualClock, js: JetStreamHelper) -> None:
-        self.server, self.clock, self.js = server, clock, js
-
-    async def until(self, predicate, limit: float, step: float = 0.5) -> float:
-        """Advance the clock a step at a time until `predicate` holds; the seconds it took."""
-        waited = 0.0
-        while not await predicate():
-            assert waited < limit, f"not within {limit} s"
-            await self.js.nc.flush()
-            self.clock.advance(step)
-            Timers.of(self.server).run_due()
-            await asyncio.sleep(0)
-            waited += step
-        return waited
-
-
-@pytest.fixture
-async def clocked():
-    clock = ManualClock()
-    server = Server(DevServer(port=0, jetstream=True).options, clock=clock)
-    await server.start()
-    nc = await nats.connect(f"nats://127.0.0.1:{server.port}", allow_reconnect=False)
-    yield Clocked(server, clock, JetStreamHelper(nc))
-    await nc.close()
-    await server.stop()
-
-
 async def test_origin_deleted_and_recreated(clocked):
     """The mirror keeps its sequences and takes only what the new origin stores past its last;
     the source notices the new identity, forgets its position and copies the new origin from its
@@ -429,4 +396,3 @@ async def test_origin_deleted_and_recreated(clocked):
         *[(str(i + 1), first, f"old{i}") for i in range(3)],
         *[(str(i + 1), second, f"new{i}") for i in range(5)],
     ]
-
