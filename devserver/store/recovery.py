@@ -4,12 +4,12 @@ Owns `Recovery`, mixed into `FileStore`: index.db is used when every block it li
 there with the checksum it recorded, or gone (deleted once its messages were: the replay removes
 them again; any it still holds are reported lost); the blocks after it are recovered as after a
 crash: a sealed block from its own index (checkpoint.py) when that is intact and the block still
-has the checksum it records, else by a scan; the newest block is always scanned. An index left
-by a block that is gone tells what it held, reported lost unless removed since. A damaged record
-is skipped, reported in `warnings` and in `state().lost`; damage at the very end of the newest
-block is a torn write and is cut off. A stale index.db still says how far the store went:
-messages it lists past the end of the scanned blocks are reported lost, and their sequences are
-not used again.
+has the checksum it records, else by a scan, which writes its index again; the newest block is
+always scanned. An index left by a block that is gone tells what it held, reported lost unless
+removed since. A damaged record is skipped, reported in `warnings` and in `state().lost`; damage
+at the very end of the newest block is a torn write and is cut off. A stale index.db still says
+how far the store went: messages it lists past the end of the scanned blocks are reported lost,
+and their sequences are not used again.
 
 May import: devserver.store.*.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+from array import array
 from bisect import bisect_right
 
 from devserver.store import fileindex, records
@@ -108,8 +109,7 @@ class Recovery:
                 blk.hi = seq
             elif flags & records.F_DEL:
                 blk.dels += 1
-                if newest:
-                    self._dels.append(seq)
+                self._dels.append(seq)
                 self._replay_delete(seq)
             elif flags & records.F_FLOOR:
                 self._compact_index(seq)
@@ -170,8 +170,20 @@ class Recovery:
                     gone.append(self._blocks[num])
             elif present:
                 self._blocks[num] = blk = Block(num)
+                self._dels = array("Q")  # the F_DELs it holds, for its index
                 self._replay(blk, 0, num == newest)
+                if num != newest:
+                    self._reindex(blk)
         return gone
+
+    def _reindex(self, blk: Block) -> None:
+        """A sealed block just scanned gets its index again, so the next crash need not scan it;
+        one with damage in it loses a stale one (a scan reports that damage each time)."""
+        if blk.num in self._unindexed or not blk.live:
+            self._drop_block_index(blk.num)
+            return
+        blk.crc = fileindex.file_crc(self._path(blk.num), blk.size)
+        self._seal_index(blk)
 
     # -- index.db
 

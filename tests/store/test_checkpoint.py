@@ -182,6 +182,7 @@ def test_damage_in_a_sealed_block_falls_back_to_a_scan_of_it(directory, tmp_path
     assert replayed == [(2, 0), (max(block_nums(image)), 0)]
     lost = again.state().lost
     assert lost is not None and len(lost.msgs) == 1 and again.msgs == 94
+    assert 2 not in index_files(image)  # its index no longer holds; the damage is found each time
     again.close()
 
 
@@ -204,6 +205,12 @@ def test_a_damaged_or_missing_block_index_falls_back_to_a_scan(directory, tmp_pa
     assert replayed == [(3, 0), (max(block_nums(image)), 0)]
     noted = [w for w in again.warnings if "3.idx: not usable" in w]
     assert len(noted) == len(again.warnings) == (damage != "missing")
+    assert index_files(image) == block_nums(image)[:-1]  # the scan wrote it again
+    replayed.clear()
+    twice = reopen(crash_image(again, tmp_path / "crash again"))
+    assert snapshot(twice) == expected
+    assert replayed == [(max(block_nums(image)), 0)]
+    twice.close()
     again.close()
 
 
