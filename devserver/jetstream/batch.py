@@ -94,7 +94,7 @@ class AtomicBatches:
         """Stage or commit one batch message; the reply body, or Reject."""
         stream = self.stream
         block, data = payload[:hdr], payload[hdr:]
-        self._precheck(subject, block, data)
+        precheck(stream, subject, block, data)
         if not stream.config.get("allow_atomic"):
             raise Reject("JSAtomicPublishDisabledErr")
         if len(bid.encode()) > MAX_ID_LEN:
@@ -124,15 +124,6 @@ class AtomicBatches:
         return self._commit(bid, batch.msgs, eob)
 
     # -- the batch's life
-
-    def _precheck(self, subject: str, block: bytes, data: bytes) -> None:
-        """The checks every batch message passes on arrival, before it is looked at as one."""
-        stream = self.stream
-        if stream._sealed:
-            raise Reject("JSStreamSealedErr")
-        stream._check_resources(subject, block, data)
-        if 0 <= stream._max_msg_size < len(block) + len(data):
-            raise Reject("JSStreamMessageExceedsMaximumErr")
 
     def _start(self, bid: str, seq: int, eob: bool) -> Batch:
         """Open a batch for its first message; a later one for an unknown id is refused."""
@@ -297,6 +288,16 @@ class AtomicBatches:
         if stream._discard_new_per and per > 0 and header(block, ROLLUP) is None:
             if store.subject_count(subject) + diff.inflight[subject][0] > per:
                 raise Reject("JSStreamStoreFailedF", err="maximum messages per subject exceeded")
+
+
+def precheck(stream: Stream, subject: str, block: bytes | None, data: bytes) -> None:
+    """The checks every batch message (atomic or fast) passes on arrival, before it is looked at
+    as one."""
+    if stream._sealed:
+        raise Reject("JSStreamSealedErr")
+    stream._check_resources(subject, block, data)
+    if 0 <= stream._max_msg_size < len(block or b"") + len(data):
+        raise Reject("JSStreamMessageExceedsMaximumErr")
 
 
 def _uint(value: bytes) -> int:

@@ -9,6 +9,9 @@ total (counters.py), Nats-TTL valid (raised to the stream's marker TTL), discard
 store, TTL schedule, rollup, the schedules' bookkeeping, discard-old limits, republish, the PubAck
 (with a counter's `val`) and the consumers' wake-up.
 
+A message whose reply subject ends in `.$FI` is a fast batch member and goes to fast_batch.py,
+one carrying Nats-Batch-Id an atomic batch member (batch.py).
+
 A message copied by a mirror or source (`sourced`) was checked by its origin: it may carry
 Nats-Stream-Source, and a Nats-TTL or Nats-Rollup the stream does not allow is stored but not
 acted on (nats-server's `sourced` flag).
@@ -51,6 +54,7 @@ ROLLUP = b"Nats-Rollup"
 ROLLUP_SUB, ROLLUP_ALL = "sub", "all"
 STREAM_SOURCE = b"Nats-Stream-Source"
 BATCH_ID = b"Nats-Batch-Id"
+FAST_BATCH_SUFFIX = b".$FI"  # a reply subject ending so names a fast batch member (fast_batch.py)
 
 
 def error_ack(stream: str, name: str, **placeholders: object) -> bytes:
@@ -80,6 +84,7 @@ class Publisher:
     followers: list[Any]
     remove_msg: Any
     batches: Any  # batch.AtomicBatches
+    fast_batches: Any  # fast_batch.FastBatches
     _marker_ttl: int  # seconds (Expiry)
     _add_ttl: Any
     _schedules: Any  # (Scheduler)
@@ -126,6 +131,10 @@ class Publisher:
 
     def on_msg(self, subject: bytes, reply: bytes | None, hdr: int, payload: bytes) -> None:
         try:
+            if reply is not None and reply.endswith(FAST_BATCH_SUFFIX) and len(reply) > 4:
+                send = lambda body: self._send_ack(reply, body)  # noqa: E731 - bound to this reply
+                self.fast_batches.on_msg(subject.decode(), reply, hdr, payload, send)
+                return
             bid = batch_id(payload, hdr) if hdr > 0 else None
             if bid is None:
                 ack = self._ingest(subject.decode(), hdr, payload)
@@ -134,12 +143,15 @@ class Publisher:
         except Reject as rej:
             ack = error_ack(self.name, rej.name, **rej.placeholders)
         if reply and not self._no_ack:
-            self._route(JS_CLIENT, self._account, reply, None, -1, ack)
-            js = self.js
-            js.unflushed_acks += 1
-            if js.unflushed_acks >= ACK_FLUSH_EVERY:
-                js.unflushed_acks = 0
-                self.server.flush_now()
+            self._send_ack(reply, ack)
+
+    def _send_ack(self, reply: bytes, ack: bytes) -> None:
+        self._route(JS_CLIENT, self._account, reply, None, -1, ack)
+        js = self.js
+        js.unflushed_acks += 1
+        if js.unflushed_acks >= ACK_FLUSH_EVERY:
+            js.unflushed_acks = 0
+            self.server.flush_now()
 
     def _ingest(
         self,

@@ -241,8 +241,6 @@ def check(raw: dict[str, Any], jsa, pedantic: bool = False) -> dict[str, Any]:
         del cfg["placement"]
     elif placement and placement.get("preferred"):
         raise _invalid("preferred server not permitted in placement")
-    if cfg.get("allow_batched"):  # refused, never accepted and then ignored
-        raise _invalid("fast batch publish (allow_batched) is not supported by devserver yet")
     return normalize(cfg)
 
 

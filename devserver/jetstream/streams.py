@@ -38,6 +38,7 @@ from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.batch import AtomicBatches
 from devserver.jetstream.expiry import Expiry
+from devserver.jetstream.fast_batch import FastBatches
 from devserver.jetstream.publish import MSG_ID, Publisher
 from devserver.jetstream.scheduler import Scheduler
 from devserver.jetstream.sourcing import Sourcing
@@ -74,6 +75,7 @@ class Stream(Publisher, Expiry, Scheduler):
         self.msg_ids: dict[str, tuple[int, int]] = {}
         self.last_msg_id = ""
         self.batches = AtomicBatches(self)
+        self.fast_batches = FastBatches(self)
         self._subs: list = []
         self._expiry: Timer | None = None
         self._route = self.server.route
@@ -138,6 +140,7 @@ class Stream(Publisher, Expiry, Scheduler):
         """Remove the stream, its consumers and its files."""
         self.stop()
         self.batches.drop_all()
+        self.fast_batches.drop_all()
         self.sourcing.stop(forget=True)
         for follower in list(self.followers):
             follower.on_origin_deleted()
@@ -164,6 +167,8 @@ class Stream(Publisher, Expiry, Scheduler):
         self._apply_config()
         if not config.get("allow_atomic"):
             self.batches.drop_all()
+        if not config.get("allow_batched"):
+            self.fast_batches.drop_all()
         self.sourcing.update(config)
         self._stop_expiry()
         self._start_expiry()

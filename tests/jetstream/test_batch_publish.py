@@ -222,21 +222,6 @@ async def test_idle_batch_times_out_on_the_server_clock(clocked):
     await jsapi.rejected("b.1", "JSAtomicPublishIncompleteBatchErr", headers=member("u", 2, "1"))
 
 
-# -- fast batch publish (allow_batched) is refused by devserver until it is implemented
-
-
-async def test_fast_batch_config(server, jsapi):
-    config = {"name": "F", "subjects": ["f.>"], "allow_batched": True}
-    doc = await jsapi.request(S.stream_create("F"), config)
-    if server.kind == "real":
-        assert doc["config"]["allow_batched"] is True
-        return
-    text = "fast batch publish (allow_batched) is not supported by devserver yet"
-    assert doc["error"] == errors.error("JSStreamInvalidConfigF", err=text)
-    await jsapi.create("F", subjects=["f.>"])
-    await jsapi.fails(S.stream_update("F"), config, "JSStreamInvalidConfigF", err=text)
-
-
 async def test_counter_batch(jsapi):
     await jsapi.create("B", subjects=["b.>"], allow_atomic=True, allow_msg_counter=True)
     replies = await send(jsapi, "n", [("b.1", {"Nats-Incr": "1"}), ("b.1", {"Nats-Incr": "2"})], b"")
