@@ -334,15 +334,16 @@ def test_a_408_end_fails_and_leaves_no_partial_backup(bare, tmp_path):
     stand_in = StandIn(srv.port, script)
     try:
         run = cli(f"str backup S {tmp_path / 'b'}").fails()
+        # the ack left with the CLI; the stand-in must still listen while the server routes it
+        deadline = time.monotonic() + 10
+        while ("reply.ack.1", b"") not in stand_in.seen and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         stand_in.close()
     assert run.err.endswith(
         "pynats: error: backup failed: the server ended the snapshot with 408 No Flow Response\n"
     )
     assert not (tmp_path / "b").exists()
-    deadline = time.monotonic() + 5
-    while ("reply.ack.1", b"") not in stand_in.seen and time.monotonic() < deadline:
-        time.sleep(0.01)
     assert ("reply.ack.1", b"") in stand_in.seen  # the chunk was acknowledged
 
 
