@@ -87,7 +87,9 @@ class FastBatch:
     pseq: int = 0  # highest member persisted (or skipped as a duplicate)
     fseq: int = 0  # member of the last flow ack
     sseq: int = 0  # stream sequence of the last member stored
-    committing: bool = False  # ended, waiting for members that will never be persisted
+    # ended before all it saw was persisted (a member refused in ok mode, then a backward gap):
+    # its PubAck never comes and only pings are answered, as in nats-server
+    committing: bool = False
     timer: Timer | None = None
 
 
@@ -124,12 +126,11 @@ class FastBatches:
                 raise Reject("JSRequiredApiLevelErr")
             block = drop(block, versioning.REQUIRED_LEVEL)
             payload, hdr = block + payload[hdr:], len(block)
-        if batch.committing:  # the client waits for a PubAck that cannot come
-            return
-        self._arm(ref.bid, batch)
+        if not batch.committing:  # an ended batch's timer stays stopped
+            self._arm(ref.bid, batch)
         if ref.op == PING:
             self._ping(ref, batch, send)
-        elif self._in_order(ref, batch, send):
+        elif not batch.committing and self._in_order(ref, batch, send):
             self._member(ref, batch, subject, hdr, payload, send)
 
     # -- the batch's life

@@ -172,6 +172,16 @@ async def test_errors_in_ok_mode(fast):
     assert await fast.replies(2) == [err(1, "JSStreamNotMatchErr"), done(0, "d", 0)]
 
 
+async def test_backward_gap_after_a_refused_member_in_ok_mode(fast):
+    await fast.send("a", 1, START, gap="ok")
+    await fast.send("a", 2, APPEND, gap="ok", headers=BAD_EXPECTED)
+    await fast.send("a", 2, APPEND, gap="ok")  # ends the batch, but no PubAck ever comes
+    await fast.send("a", 3, APPEND, gap="ok")  # ignored
+    await fast.send("a", 3, PING, gap="ok")
+    expected = [ack(0, 10), err(2, "JSStreamNotMatchErr"), gap(3, 2), gap(3, 4), ack(0, 10)]
+    assert await fast.replies(5) == expected
+
+
 async def test_duplicates_are_skipped(fast, jsapi):
     dup = {"Nats-Msg-Id": "m1"}
     assert await jsapi.stored("f.1", headers=dup) == 1
