@@ -16,7 +16,8 @@ from pathlib import Path
 
 from devserver.config import options_from_args
 from devserver.options import RANDOM_PORT, Options
-from devserver.server import VERSION, Server
+from devserver.server import Server
+from devserver.version import VERSION
 
 __all__ = ["DevServer", "ServerThread", "Options", "VERSION"]
 

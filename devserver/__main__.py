@@ -12,7 +12,8 @@ import time
 from devserver import DevServer, new_event_loop
 from devserver.config import ConfigError, options_from_args
 from devserver.options import USAGE, Options, UsageError
-from devserver.server import VERSION, StartError
+from devserver.server import StartError
+from devserver.version import VERSION
 
 
 class _NatsFormatter(logging.Formatter):

@@ -26,8 +26,8 @@ from devserver.gojson import dumps, go_float
 from devserver.httpd import HttpServer, Request, Response
 from devserver.jetstream.timefmt import format_time
 from devserver.monitor_connz import DEFAULT_LIST_SIZE, page, sub_detail, uptime
-from devserver.server import GO_VERSION, VERSION
 from devserver.subjects import is_valid_publish, match
+from devserver.version import GO_VERSION, VERSION
 
 try:
     import resource

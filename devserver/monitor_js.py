@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream.versioning import API_LEVEL
 from devserver.monitor_connz import DEFAULT_LIST_SIZE, page
+from devserver.version import API_LEVEL
 from schemas import errors
 
 if TYPE_CHECKING:

@@ -22,9 +22,8 @@ from devserver.connection import Connection
 from devserver.options import AUTH_TIMEOUT, RANDOM_PORT, Options
 from devserver.protocol import headers as hdrs
 from devserver.sublist import Sublist, Subscription
+from devserver.version import API_LEVEL, GO_VERSION, VERSION
 
-VERSION = "2.10.22"  # the nats-server release whose client-visible behaviour we follow
-GO_VERSION = "go1.22.8"
 GLOBAL_ACCOUNT = "$G"
 
 log = logging.getLogger("devserver")
@@ -230,6 +229,7 @@ class Server:
             info["remote_account"] = conn.account.name
             if conn.account.name == opts.system_account:
                 info["acc_is_sys"] = True
+        info["api_lvl"] = API_LEVEL
         return info
 
     def authenticate(self, conn: Connection, connect: dict) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream.api import ApiError, Request, Route
-from devserver.jetstream.versioning import API_LEVEL
+from devserver.version import API_LEVEL
 from schemas import subjects
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from devserver.jetstream.api import API_SUBSCRIPTIONS, Api
 from devserver.jetstream.restore import clear_leftovers
 from devserver.jetstream.streams import recover_stream
 from devserver.jetstream.timers import Timers
+from devserver.version import API_LEVEL
 
 if TYPE_CHECKING:
     from devserver.jetstream.streams import Stream
@@ -86,6 +87,7 @@ class JetStream:
             Timers.of(self.server).after(self._sync_every, self._sync_tick)
         log.info("Starting JetStream")
         log.info("  Store Directory: %s", self.store_dir if self.store_dir else "(memory only)")
+        log.info("  API Level:       %d", API_LEVEL)
 
     def enable_account(self, account: Account, limits: AccountLimits | None = None) -> JsAccount:
         """Give an account JetStream: its API subscription and its recovered streams."""

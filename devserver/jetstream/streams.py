@@ -46,9 +46,9 @@ from devserver.jetstream.storage import open_store
 from devserver.jetstream.timefmt import format_time, parse_time
 from devserver.jetstream.timers import Timer
 from devserver.jetstream.transform import compile_transform
-from devserver.jetstream.versioning import API_LEVEL
 from devserver.protocol.headers import get as header
 from devserver.store.atomic import write_atomic
+from devserver.version import API_LEVEL, VERSION
 
 if TYPE_CHECKING:
     from devserver.jetstream.accounts import JsAccount
@@ -230,7 +230,6 @@ class Stream(Publisher, Expiry, Scheduler):
         subjects: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """StreamInfo; `dynamic` adds the `_nats.ver`/`_nats.level` metadata of direct replies."""
-        from devserver.server import VERSION  # noqa: PLC0415 - the server imports jetstream lazily
 
         config = (
             stream_config.with_dynamic_metadata(self.config, VERSION, API_LEVEL) if dynamic else self.config

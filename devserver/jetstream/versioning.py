@@ -1,8 +1,8 @@
 """The JetStream API level devserver serves (nats-server's jetstream_versioning.go).
 
-Owns `API_LEVEL` (in `$JS.API.INFO`, /jsz and the `_nats.level` metadata) and the check of the
-`Nats-Required-Api-Level` header that newer clients put on API requests.
-May import: devserver.protocol.
+Owns the check of the `Nats-Required-Api-Level` header that newer clients put on API requests,
+against the level devserver announces (devserver/version.py).
+May import: devserver.protocol, devserver.version.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from devserver.protocol import headers
+from devserver.version import API_LEVEL
 
-API_LEVEL = 0  # the JetStream API level of the 2.10 release whose behaviour we follow
 REQUIRED_LEVEL = b"Nats-Required-Api-Level"
 _INTEGER = re.compile(rb"[+-]?[0-9]+")
 
