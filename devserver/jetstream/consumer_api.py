@@ -78,7 +78,7 @@ def consumer_create(req: Request) -> dict[str, Any]:
     if config.get("opt_start_time") is not None:
         config["opt_start_time"] = normalize_time(config["opt_start_time"])
     consumer, info = add_consumer(stream, config, body.get("action", ""), bool(body.get("pedantic")))
-    return info if info is not None else consumer.info()
+    return info if info is not None else consumer.info(dynamic=True)
 
 
 def _limits(stream: Stream) -> dict[str, int]:
@@ -104,6 +104,7 @@ def add_consumer(
     name = config.get("durable_name") or config.get("name", "")
     existing = stream.consumers.get(name) if name else None
     pause.keep_pause(config, existing)
+    consumer_config.set_static_metadata(config)
     if existing is not None:
         if action == "create" and not consumer_config.equal_for_create(config, existing.config):
             raise ApiError("JSConsumerAlreadyExists")
@@ -133,7 +134,7 @@ def add_consumer(
     consumer.select_start()
     _attach_store(stream, consumer)
     stream.consumers[name] = consumer
-    info = consumer.info()
+    info = consumer.info(dynamic=True)
     consumer.start()
     advisories.consumer_action(consumer, "create")
     pause.announce_later(consumer)
@@ -243,7 +244,7 @@ def _lookup(req: Request) -> tuple[Stream, Consumer]:
 
 
 def consumer_info(req: Request) -> dict[str, Any]:
-    return _lookup(req)[1].info()
+    return _lookup(req)[1].info(dynamic=True)
 
 
 def consumer_delete(req: Request) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from typing import Any
 
 from devserver import subjects as subj
 from devserver.jetstream.api import ApiError
-from devserver.jetstream.timefmt import go_duration, parse_time
+from devserver.jetstream.timefmt import ZERO_TIME, go_duration, parse_time
+from devserver.jetstream.versioning import DYNAMIC_KEYS, REQUIRED_LEVEL_KEY
 
 SECOND = 1_000_000_000
 MILLISECOND = 1_000_000
@@ -450,3 +451,22 @@ _ZERO = {"deliver_policy": "all", "ack_policy": "none", "replay_policy": "instan
 def equal_for_create(config: dict[str, Any], existing: dict[str, Any]) -> bool:
     """Is a create request's config (defaults applied) the same as an existing consumer's?"""
     return to_json(config) == to_json(existing)
+
+
+# -- _nats.* metadata (as for streams, in stream_config; the keys in versioning)
+
+
+def set_static_metadata(config: dict[str, Any]) -> None:
+    """Drop the dynamic keys and stamp the API level the config requires (stored with it)."""
+    metadata = {k: v for k, v in (config.get("metadata") or {}).items() if k not in DYNAMIC_KEYS}
+    level = 0
+    if config.get("pause_until") and parse_time(config["pause_until"]) != parse_time(ZERO_TIME):
+        level = 1
+    if config.get("priority_policy", "none") not in ("none", "") or config.get("priority_timeout"):
+        level = 1
+    if config.get("priority_groups"):
+        level = 1
+    if config.get("ack_policy") == "flow_control":
+        level = 4
+    metadata[REQUIRED_LEVEL_KEY] = str(level)
+    config["metadata"] = metadata

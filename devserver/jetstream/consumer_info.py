@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream import pause, priority_groups
+from devserver.jetstream import pause, priority_groups, versioning
 from devserver.jetstream.consumer_config import to_json
 from devserver.jetstream.timefmt import format_time
 
@@ -37,8 +37,8 @@ def num_pending(c: Consumer) -> int:
     return max(c.npc, 0)
 
 
-def info(c: Consumer) -> dict[str, Any]:
-    """The ConsumerInfo document of one consumer."""
+def info(c: Consumer, dynamic: bool = False) -> dict[str, Any]:
+    """The ConsumerInfo document of one consumer (with the server's version metadata: `dynamic`)."""
     pending = num_pending(c)
     if c.delivered_c or c.delivered_s:
         delivered = _sequence(c.delivered_c, c.delivered_s, c.last_delivered)
@@ -48,7 +48,7 @@ def info(c: Consumer) -> dict[str, Any]:
         "stream_name": c.stream_name,
         "name": c.name,
         "created": format_time(c.created),
-        "config": to_json(c.config),
+        "config": versioning.with_dynamic_metadata(to_json(c.config)) if dynamic else to_json(c.config),
         "delivered": delivered,
         "ack_floor": _sequence(c.floor_c, c.floor_s, c.last_acked),
         "num_ack_pending": len(c.pending),

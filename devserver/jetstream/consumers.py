@@ -562,5 +562,6 @@ class Consumer(Acks):
 
     # -- reporting
 
-    def info(self) -> dict[str, Any]:
-        return build_info(self)
+    def info(self, dynamic: bool = False) -> dict[str, Any]:
+        """ConsumerInfo; `dynamic` adds the `_nats.ver`/`_nats.level` metadata (not for lists)."""
+        return build_info(self, dynamic)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream import advisories
+from devserver.jetstream import advisories, consumer_config
 from devserver.jetstream.api import ApiError, Request, Route, decode, encode
 from devserver.jetstream.streams import lookup
 from devserver.jetstream.timefmt import ZERO_TIME, normalize_time, parse_time, utc_time
@@ -114,6 +114,7 @@ def set_pause(c: Consumer, until: str | None) -> None:
         config.pop("pause_until", None)
     else:
         config["pause_until"] = until
+    consumer_config.set_static_metadata(config)
     c.configure(config)
     if c.store is not None:
         c.store.write_meta()

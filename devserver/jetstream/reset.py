@@ -46,7 +46,7 @@ def _answer(c: Consumer, reply: bytes, body: bytes) -> None:
     except ApiError as exc:
         doc = error_envelope(RESPONSE, exc, (("reset_seq", 0),))
     else:
-        doc = envelope(RESPONSE, {**c.info(), "reset_seq": seq})
+        doc = envelope(RESPONSE, {**c.info(dynamic=True), "reset_seq": seq})
     c.jsa.send(reply, encode(doc))
 
 

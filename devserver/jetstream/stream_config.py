@@ -22,6 +22,7 @@ from devserver.jetstream.api import ApiError
 from devserver.jetstream.sourcing import index_name
 from devserver.jetstream.timefmt import normalize_time
 from devserver.jetstream.transform import MappingError, compile_transform, validate_mapping
+from devserver.jetstream.versioning import DYNAMIC_KEYS, REQUIRED_LEVEL_KEY
 from schemas.subjects import API_PREFIX
 
 SECOND = 1_000_000_000
@@ -31,11 +32,6 @@ MAX_NAME_LEN = 255
 MAX_DESCRIPTION_LEN = 4096
 MAX_METADATA_LEN = 128 * 1024
 MAX_REPLICAS = 5
-
-REQUIRED_LEVEL_KEY = "_nats.req.level"
-SERVER_VERSION_KEY = "_nats.ver"
-SERVER_LEVEL_KEY = "_nats.level"
-DYNAMIC_KEYS = (SERVER_VERSION_KEY, SERVER_LEVEL_KEY)
 
 LIMITS, INTEREST, WORKQUEUE = "limits", "interest", "workqueue"
 
@@ -585,13 +581,3 @@ def set_static_metadata(cfg: dict[str, Any]) -> None:
         level = 4
     metadata[REQUIRED_LEVEL_KEY] = str(level)
     cfg["metadata"] = dict(sorted(metadata.items()))
-
-
-def with_dynamic_metadata(cfg: dict[str, Any], version: str, level: int) -> dict[str, Any]:
-    """A copy for CREATE/UPDATE/INFO responses: server version and API level added."""
-    out = dict(cfg)
-    metadata = dict(cfg.get("metadata", {}))
-    metadata[SERVER_VERSION_KEY] = version
-    metadata[SERVER_LEVEL_KEY] = str(level)
-    out["metadata"] = dict(sorted(metadata.items()))
-    return out

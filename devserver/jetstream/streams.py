@@ -33,7 +33,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devserver.jetstream import stream_config
+from devserver.jetstream import stream_config, versioning
 from devserver.jetstream.accounts import MEMORY
 from devserver.jetstream.api import ApiError
 from devserver.jetstream.batch import AtomicBatches
@@ -48,7 +48,6 @@ from devserver.jetstream.timers import Timer
 from devserver.jetstream.transform import compile_transform
 from devserver.protocol.headers import get as header
 from devserver.store.atomic import write_atomic
-from devserver.version import API_LEVEL, VERSION
 
 if TYPE_CHECKING:
     from devserver.jetstream.accounts import JsAccount
@@ -231,9 +230,7 @@ class Stream(Publisher, Expiry, Scheduler):
     ) -> dict[str, Any]:
         """StreamInfo; `dynamic` adds the `_nats.ver`/`_nats.level` metadata of direct replies."""
 
-        config = (
-            stream_config.with_dynamic_metadata(self.config, VERSION, API_LEVEL) if dynamic else self.config
-        )
+        config = versioning.with_dynamic_metadata(self.config) if dynamic else self.config
         info: dict[str, Any] = {
             "config": config,
             "created": format_time(self.created),

@@ -380,3 +380,28 @@ async def test_account_caps_consumers_per_stream_and_max_ack_pending(make_server
         "description": "consumer max ack pending exceeds system limit of 50",
     }
     await nc.close()
+
+
+async def test_versioning_metadata(jsapi):
+    """The API level a consumer needs is stored with it; create and info add the server's own."""
+    await jsapi.create("ORDERS")
+    level = str((await jsapi.ok(subjects.account_info()))["api"]["level"])
+    version = jsapi.nc._server_info["version"]
+
+    async def created(name: str, **config) -> dict:
+        body = {"stream_name": "ORDERS", "config": {"name": name, "ack_policy": "explicit", **config}}
+        return (await jsapi.ok(subjects.consumer_create_named("ORDERS", name), body))["config"]["metadata"]
+
+    served = {"_nats.ver": version, "_nats.level": level}
+    assert await created("plain", metadata={"team": "a"}) == {"_nats.req.level": "0", "team": "a", **served}
+    assert await created("paused", pause_until="2099-01-01T00:00:00Z") == {"_nats.req.level": "1", **served}
+    info = await jsapi.ok(subjects.consumer_info("ORDERS", "plain"))
+    assert info["config"]["metadata"] == {"_nats.req.level": "0", "team": "a", **served}
+    listed = (await jsapi.ok(subjects.consumer_list("ORDERS")))["consumers"]
+    assert {c["name"]: c["config"]["metadata"] for c in listed} == {
+        "plain": {"_nats.req.level": "0", "team": "a"},
+        "paused": {"_nats.req.level": "1"},
+    }
+    await jsapi.ok(subjects.consumer_pause("ORDERS", "paused"), {})
+    info = await jsapi.ok(subjects.consumer_info("ORDERS", "paused"))
+    assert info["config"]["metadata"] == {"_nats.req.level": "0", **served}
