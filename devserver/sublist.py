@@ -15,8 +15,11 @@ from collections.abc import Callable
 from devserver.subjects import is_literal, is_valid, match
 
 CACHE_MAX = 4096
-# JetStream ack subjects are each used once: caching them would only evict the subjects that recur
+# JetStream ack subjects are each used once: caching them would only evict the subjects that
+# recur. Who hears an ack depends, unless some subscription looks deeper, only on its first
+# tokens `$JS.ACK.<stream>.<consumer>`: those results are cached by that prefix instead.
 UNCACHED_PREFIX = b"$JS.ACK."
+ACK_KEY_TOKENS = 4
 
 
 class Subscription:
@@ -58,6 +61,7 @@ class Sublist:
         # results that do not depend on the subject's last token, by the rest of the subject:
         # nats-py's reply inboxes are all different, under one `_INBOX.<id>.*` subscription
         self._by_prefix: dict[bytes, Result] = {}
+        self._by_ack: dict[bytes, Result] = {}
         self.count = 0
         self.inserts = self.removes = self.matches = self.cache_hits = 0
         # watched literal subject -> [has interest, callbacks]
@@ -84,8 +88,7 @@ class Sublist:
             node.queues.setdefault(sub.queue, []).append(sub)
         self.count += 1
         self.inserts += 1
-        self._cache.clear()
-        self._by_prefix.clear()
+        self._clear_caches()
         if self._watches:
             self._notify(sub.subject)
         return True
@@ -107,8 +110,7 @@ class Sublist:
             del node.queues[sub.queue]
         self.count -= 1
         self.removes += 1
-        self._cache.clear()
-        self._by_prefix.clear()
+        self._clear_caches()
         # prune empty branches so a churn of inboxes does not grow the trie
         for parent, token in reversed(path):
             if not node.empty():
@@ -172,21 +174,56 @@ class Sublist:
             if hit is not None:
                 self.cache_hits += 1
                 return hit
+        if subject.startswith(UNCACHED_PREFIX):
+            return self._match_ack(subject)
         plain: list[Subscription] = []
         queues: dict[bytes, list[Subscription]] = {}
         tokens = subject.split(b".")
         varies = all(tokens) and _collect(self._root, tokens, 0, plain, queues)
         result = (plain, list(queues.values())) if plain or queues else _EMPTY
-        if subject.startswith(UNCACHED_PREFIX):
-            return result
         if len(self._cache) + len(self._by_prefix) >= CACHE_MAX:
-            self._cache.clear()
-            self._by_prefix.clear()
+            self._clear_caches()
         if prefix is not None and not varies:
             self._by_prefix[prefix] = result
         else:
             self._cache[subject] = result
         return result
+
+    def _match_ack(self, subject: bytes) -> Result:
+        tokens = subject.split(b".")
+        if len(tokens) <= ACK_KEY_TOKENS or not all(tokens):
+            return self._collect_all(tokens)
+        key = b".".join(tokens[:ACK_KEY_TOKENS])
+        hit = self._by_ack.get(key)
+        if hit is not None:
+            self.cache_hits += 1
+            return hit
+        result = self._collect_all(tokens)
+        if self._shallow(tokens[:ACK_KEY_TOKENS]):
+            if len(self._by_ack) >= CACHE_MAX:
+                self._by_ack.clear()
+            self._by_ack[key] = result
+        return result
+
+    def _collect_all(self, tokens: list[bytes]) -> Result:
+        plain: list[Subscription] = []
+        queues: dict[bytes, list[Subscription]] = {}
+        if all(tokens):
+            _collect(self._root, tokens, 0, plain, queues)
+        return (plain, list(queues.values())) if plain or queues else _EMPTY
+
+    def _shallow(self, prefix: list[bytes]) -> bool:
+        """Does no subscription under `prefix` look at the tokens after it (only `>` there)?"""
+        nodes = [self._root]
+        for token in prefix:
+            nxt = [n.literal[token] for n in nodes if token in n.literal]
+            nodes = nxt + [n.pwc for n in nodes if n.pwc is not None]
+        return all(not n.literal and n.pwc is None for n in nodes)
+
+    def _clear_caches(self) -> None:
+        self._cache.clear()
+        self._by_prefix.clear()
+        self._by_ack.clear()
 
     def stats(self) -> dict[str, int]:
         """Counters and the fan-out of the cached results, as sublist.go's Stats."""

@@ -60,6 +60,33 @@ def test_matches_equal_a_linear_scan(specs, probes, data):
         assert matched(sublist, subject) == expected(subs, subject), subject
 
 
+# what follows `$JS.ACK.`, token by token: stream, consumer, then the ack's own numbers
+ACK_TAILS = st.tuples(
+    *(st.sampled_from(choices) for choices in (["S", "T", "*"], ["C", "D", "*"], ["1", "*"], ["1", "2", "*"]))
+).flatmap(lambda t: st.integers(0, 4).map(lambda n: [*t[:n], ">"] if n < 4 else list(t)))
+ACK_SUBJECTS = [f"$JS.ACK.{s}.{c}.{d}.{n}.1" for s in "ST" for c in "CD" for d in "12" for n in "12"]
+ACK_SUBJECTS.append("$JS.ACK.S.C")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ACK_TAILS, max_size=8), st.data())
+def test_ack_subjects_equal_a_linear_scan(tails, data):
+    """Ack results are cached by `$JS.ACK.<stream>.<consumer>` unless a subscription looks deeper."""
+    sublist = Sublist()
+    subs = []
+    for i, tail in enumerate(tails):
+        sub = Subscription(None, ".".join(["$JS", "ACK", *tail]).encode(), None, str(i).encode())
+        assert sublist.insert(sub)
+        subs.append(sub)
+    for subject in ACK_SUBJECTS + ACK_SUBJECTS:  # the second pass is answered from the cache
+        assert matched(sublist, subject) == expected(subs, subject), subject
+    for sub in data.draw(st.lists(st.sampled_from(subs), unique_by=id)) if subs else []:
+        sublist.remove(sub)
+        subs.remove(sub)
+        for subject in ACK_SUBJECTS:
+            assert matched(sublist, subject) == expected(subs, subject), subject
+
+
 def test_unique_reply_subjects_under_one_wildcard_inbox():
     sublist = Sublist()
     inbox = Subscription(None, b"_INBOX.abc.*", None, b"1")
