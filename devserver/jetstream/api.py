@@ -59,7 +59,7 @@ HANDLER_MODULES = (
     "devserver.jetstream.stream_api",
     "devserver.jetstream.consumer_api",
     "devserver.jetstream.pause",
-    "devserver.jetstream.priority",
+    "devserver.jetstream.unpin",
     "devserver.jetstream.snapshot",
     "devserver.jetstream.restore",
     "devserver.jetstream.templates",

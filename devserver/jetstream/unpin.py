@@ -1,4 +1,4 @@
-"""Priority groups (2.11): the CONSUMER.UNPIN request and its `consumer_group_unpinned` advisory.
+"""CONSUMER.UNPIN (priority groups, 2.11): the request and its `consumer_group_unpinned` advisory.
 
 Owns nats-server's jsConsumerUnpinRequest: the body is decoded leniently (unknown keys pass) and
 must name a valid group of the consumer's `priority_groups`; success is an empty response, the
