@@ -76,19 +76,54 @@ class _Diff:
     expected: dict[str, int] = field(default_factory=dict)  # subject -> checked last seq
 
 
-class AtomicBatches:
+class OpenBatches:
+    """A stream's open batches of one kind (atomic or fast): idle timers and inflight counts.
+
+    Each batch has a `timer` attribute; `everywhere` holds the open batches of every stream.
+    """
+
+    def __init__(self, stream: Stream, everywhere: set) -> None:
+        self.stream = stream
+        self.open: dict[str, Any] = {}
+        self._timers = Timers.of(stream.server)
+        self._everywhere = everywhere
+
+    def drop_all(self) -> None:
+        """Forget every open batch (the stream's setting turned off, stream gone)."""
+        for bid in list(self.open):
+            self._drop(bid)
+
+    def _full(self, per_stream: int, total: int) -> bool:
+        return len(self.open) >= per_stream or len(self._everywhere) >= total
+
+    def _add(self, bid: str, batch: Any) -> None:
+        self.open[bid] = batch
+        self._everywhere.add(batch)
+
+    def _arm(self, bid: str, batch: Any) -> None:
+        """(Re)start the idle timer: each message buys the batch another IDLE_TIMEOUT."""
+        if batch.timer is not None:
+            batch.timer.cancel()
+        batch.timer = self._timers.after(IDLE_TIMEOUT, lambda: self._expire(bid, batch))
+
+    def _expire(self, bid: str, batch: Any) -> None:
+        if self.open.get(bid) is batch:
+            self._drop(bid)
+
+    def _drop(self, bid: str) -> None:
+        batch = self.open.pop(bid, None)
+        if batch is None:
+            return
+        self._everywhere.discard(batch)
+        if batch.timer is not None:
+            batch.timer.cancel()
+
+
+class AtomicBatches(OpenBatches):
     """A stream's open atomic batches."""
 
     def __init__(self, stream: Stream) -> None:
-        self.stream = stream
-        self.open: dict[str, Batch] = {}
-        self._timers = Timers.of(stream.server)
-        self._everywhere = _OPEN.setdefault(stream.js, set())
-
-    def drop_all(self) -> None:
-        """Forget every open batch (allow_atomic turned off, stream gone)."""
-        for bid in list(self.open):
-            self._drop(bid)
+        super().__init__(stream, _OPEN.setdefault(stream.js, set()))
 
     def on_msg(self, bid: str, subject: str, hdr: int, payload: bytes) -> bytes:
         """Stage or commit one batch message; the reply body, or Reject."""
@@ -131,30 +166,16 @@ class AtomicBatches:
             if seq - eob > MAX_BATCH_SIZE:
                 raise Reject("JSAtomicPublishTooLargeBatchErrF", size=MAX_BATCH_SIZE)
             raise Reject("JSAtomicPublishIncompleteBatchErr")
-        if len(self.open) >= MAX_INFLIGHT_PER_STREAM or len(self._everywhere) >= MAX_INFLIGHT_TOTAL:
+        if self._full(MAX_INFLIGHT_PER_STREAM, MAX_INFLIGHT_TOTAL):
             raise Reject("JSAtomicPublishTooManyInflight")
-        batch = self.open[bid] = Batch()
-        self._everywhere.add(batch)
+        batch = Batch()
+        self._add(bid, batch)
         self._arm(bid, batch)
         return batch
-
-    def _arm(self, bid: str, batch: Batch) -> None:
-        """(Re)start the idle timer: each message buys the batch another IDLE_TIMEOUT."""
-        if batch.timer is not None:
-            batch.timer.cancel()
-        batch.timer = self._timers.after(IDLE_TIMEOUT, lambda: self._expire(bid, batch))
 
     def _expire(self, bid: str, batch: Batch) -> None:
         if self.open.get(bid) is batch:
             self._abandon(bid, "timeout")
-
-    def _drop(self, bid: str) -> None:
-        batch = self.open.pop(bid, None)
-        if batch is None:
-            return
-        self._everywhere.discard(batch)
-        if batch.timer is not None:
-            batch.timer.cancel()
 
     def _abandon(self, bid: str, reason: str) -> None:
         self._drop(bid)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devserver.jetstream import versioning
-from devserver.jetstream.batch import IDLE_TIMEOUT, MAX_ID_LEN, precheck
+from devserver.jetstream.batch import MAX_ID_LEN, OpenBatches, precheck
 from devserver.jetstream.publish import FAST_BATCH_SUFFIX, MSG_ID, Reject, error_ack
-from devserver.jetstream.timers import Timer, Timers
+from devserver.jetstream.timers import Timer
 from devserver.protocol.headers import drop
 from devserver.protocol.headers import get as header
 
@@ -93,19 +93,11 @@ class FastBatch:
     timer: Timer | None = None
 
 
-class FastBatches:
-    """A stream's open fast batches."""
+class FastBatches(OpenBatches):
+    """A stream's open fast batches (idle ones are forgotten without an advisory)."""
 
     def __init__(self, stream: Stream) -> None:
-        self.stream = stream
-        self.open: dict[str, FastBatch] = {}
-        self._timers = Timers.of(stream.server)
-        self._everywhere = _OPEN.setdefault(stream.js, set())
-
-    def drop_all(self) -> None:
-        """Forget every open batch (allow_batched turned off, stream gone)."""
-        for bid in list(self.open):
-            self._drop(bid)
+        super().__init__(stream, _OPEN.setdefault(stream.js, set()))
 
     def on_msg(self, subject: str, reply: bytes, hdr: int, payload: bytes, send: Send) -> None:
         """One member: flow messages and the final PubAck go to `send`; a refusal raises Reject."""
@@ -139,31 +131,13 @@ class FastBatches:
         """Open a batch for its first member; nothing else opens one."""
         if ref.seq != 1 or ref.op == PING:
             raise Reject("JSBatchPublishUnknownBatchIDErr")
-        if len(self.open) >= MAX_INFLIGHT_PER_STREAM or len(self._everywhere) >= MAX_INFLIGHT_TOTAL:
+        if self._full(MAX_INFLIGHT_PER_STREAM, MAX_INFLIGHT_TOTAL):
             raise Reject("JSBatchPublishTooManyInflight")
         # a lone batch gets the flow it asked for; others ramp up from one
         ack = 1 if self.open else min(ACK_BUDGET, ref.flow)
-        batch = self.open[ref.bid] = FastBatch(ref.gap_ok, ref.flow, ack)
-        self._everywhere.add(batch)
+        batch = FastBatch(ref.gap_ok, ref.flow, ack)
+        self._add(ref.bid, batch)
         return batch
-
-    def _arm(self, bid: str, batch: FastBatch) -> None:
-        """(Re)start the idle timer: each member buys the batch another IDLE_TIMEOUT."""
-        if batch.timer is not None:
-            batch.timer.cancel()
-        batch.timer = self._timers.after(IDLE_TIMEOUT, lambda: self._expire(bid, batch))
-
-    def _expire(self, bid: str, batch: FastBatch) -> None:
-        if self.open.get(bid) is batch:
-            self._drop(bid)
-
-    def _drop(self, bid: str) -> None:
-        batch = self.open.pop(bid, None)
-        if batch is None:
-            return
-        self._everywhere.discard(batch)
-        if batch.timer is not None:
-            batch.timer.cancel()
 
     def _end(self, bid: str, batch: FastBatch, send: Send) -> None:
         """Close the batch with its PubAck once every member seen was persisted."""
